@@ -1,0 +1,40 @@
+# RecGen: `make run` and `make test` each set everything up first (see README).
+PYTHON ?= python3.10
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+SETUP_STAMP := $(VENV)/.setup-stamp
+RUN_ROOT ?= build/run
+export TF_USE_LEGACY_KERAS := 1
+
+.PHONY: setup run test benchmark lock clean
+
+setup: $(SETUP_STAMP)
+
+# Re-runs only when the lock file or setup.py changed: idempotent and fast otherwise.
+$(SETUP_STAMP): requirements.lock setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+# The full pipeline on the synthetic default data set.
+run: setup
+	$(BIN)/recgen pipeline run --root $(RUN_ROOT)
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+benchmark: setup
+	$(BIN)/python benchmarks/example_gen_benchmark.py
+
+# Re-resolves requirements.in (with requirements-overrides.txt) into requirements.lock.
+lock:
+	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv pip compile requirements.in --override requirements-overrides.txt \
+	  --python-version 3.10 --python-platform x86_64-manylinux_2_36 \
+	  --custom-compile-command "make lock" --quiet -o requirements.lock
+
+clean:
+	rm -rf build .pytest_cache

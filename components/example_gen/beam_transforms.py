@@ -1,0 +1,45 @@
+"""Beam transforms: staged events -> per-user split -> serialized tf.Examples per split.
+
+Example:
+    >>> with beam.Pipeline() as pipeline:  # doctest: +SKIP
+    ...     by_split = (pipeline | beam.io.ReadFromText(pattern)
+    ...                 | StagedEventsToExamples(history_length=50))
+    ...     by_split[TRAIN] | beam.io.WriteToTFRecord(...)
+"""
+from __future__ import annotations
+
+import json
+
+import apache_beam as beam
+
+from components.example_gen import features as F
+from components.example_gen.user_examples import StagedEvent, make_example, split_user_events
+
+METRICS_NAMESPACE = "recgen.example_gen"
+
+
+class _UserExamplesFn(beam.DoFn):
+    """One user's events -> one serialized tf.Example per event, tagged with its split."""
+
+    def __init__(self, history_length: int):
+        self._history_length = history_length
+        self._counters = {split: beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"{split}_examples")
+                          for split in F.SPLITS}
+
+    def process(self, keyed_events):
+        _, events = keyed_events
+        for split, target, history in split_user_events(list(events)):
+            self._counters[split].inc()
+            example = make_example(target, history, self._history_length)
+            yield beam.pvalue.TaggedOutput(split, example.SerializeToString())
+
+
+@beam.ptransform_fn
+def StagedEventsToExamples(lines, history_length: int):  # pylint: disable=invalid-name
+    """JSON-lines staged events -> a ``DoOutputsTuple`` with one PCollection per split."""
+    return (lines
+            | "ParseStagedEvent" >> beam.Map(lambda line: StagedEvent(*json.loads(line)))
+            | "KeyByUser" >> beam.Map(lambda event: (event.user_id, event))
+            | "GroupByUser" >> beam.GroupByKey()
+            | "SplitAndBuildExamples" >> beam.ParDo(_UserExamplesFn(history_length))
+            .with_outputs(*F.SPLITS))

@@ -1,0 +1,23 @@
+"""The ``recgen`` distribution: its packages and the ``recgen`` console script.
+
+Dependencies are pinned in requirements.lock (installed by ``make setup``); the
+ranges here are the direct dependencies, for installing RecGen into another environment.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="recgen",
+    version="0.1.0",
+    description="A TFX platform for a real-time personalized recommender that explains its picks",
+    python_requires=">=3.10,<3.11",
+    packages=find_packages(include=["recgen", "recgen.*", "pipelines", "pipelines.*", "components",
+                                    "components.*", "trainer", "trainer.*", "serving", "serving.*",
+                                    "kubeflow", "kubeflow.*"]),
+    package_data={"pipelines": ["schema/*.pbtxt"]},
+    install_requires=[
+        "tfx[kfp]==1.16.0", "tensorflow==2.16.2", "tf-keras==2.16.0",
+        "tensorflow-recommenders==0.7.7", "keras-hub==0.25.1", "tensorflow-text==2.16.1",
+        "tensorflow-serving-api==2.16.1", "kfp==2.5.0", "dill", "psutil",
+    ],
+    entry_points={"console_scripts": ["recgen=recgen.cli:main"]},
+)
