@@ -18,8 +18,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import recgen  # noqa: F401,E402  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 EVENTS_PER_USER = 50
 ITEMS_PER_1K_EVENTS = 2  # 100K events -> 200 items ... 5M -> 10,000 items

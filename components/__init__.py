@@ -5,6 +5,4 @@
 - ``validation_gate``: stops the pipeline when ExampleValidator found anomalies.
 - ``artifacts``: the artifact types RecGen adds to TFX's standard ones.
 """
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads; see recgen/__init__.py)

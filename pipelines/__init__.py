@@ -4,6 +4,4 @@
 - ``local_runner``: runs it with LocalDagRunner and prints progress by component.
 - ``schema/schema.pbtxt``: the curated schema of RecGen's examples, imported with ImportSchemaGen.
 """
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads; see recgen/__init__.py)

@@ -70,7 +70,8 @@ def _component_logging(component_ids, log_path: str):
         for handler in handlers:
             logger.removeHandler(handler)
         to_file.close()
-        logger.level, logger.propagate = saved
+        logger.setLevel(saved[0])  # setLevel, not assignment: it also clears logging's level cache
+        logger.propagate = saved[1]
 
 
 def run_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

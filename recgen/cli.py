@@ -13,19 +13,12 @@ import argparse
 import json
 import os
 import sys
-import warnings
 from typing import List, Optional
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter (no GPU here)
-# google-api-core (pulled in by tfx) warns on every import that Python 3.10 is old; the
-# stack is pinned to 3.10 on purpose (ENGINEERING.md section 1).
-warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")
-
-from recgen.data import FORMATS, DataError, open_source  # noqa: E402  (after the Keras switch)
-from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION  # noqa: E402
-from recgen.data.synthetic import SyntheticConfig, write_generic_csv  # noqa: E402
-from recgen.progress import say  # noqa: E402
+from recgen.data import FORMATS, DataError, open_source
+from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
+from recgen.data.synthetic import SyntheticConfig, write_generic_csv
+from recgen.progress import say
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
 

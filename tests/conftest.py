@@ -1,11 +1,9 @@
 """Shared test setup: the Keras 2 switch before TensorFlow, and paths to ../shared/data."""
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import pytest
 
-import pytest  # noqa: E402
+import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before any test imports TensorFlow)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MOVIELENS_SMALL = SHARED_DATA / "movielens-latest-small"

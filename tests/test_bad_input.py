@@ -121,3 +121,10 @@ def test_cli_inspect_json_counts_malformed_rows(tmp_path, capsys):
         "format": "movielens_100k", "events": 2, "users": 2, "items": 2,
         "first_timestamp": 100, "last_timestamp": 300, "malformed_rows": 1}
     assert summary["first_bad_rows"][0]["line"] == 2
+
+
+def test_pipeline_run_fails_at_once_on_an_unknown_format(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not data\n")
+    assert cli.main(["pipeline", "run", "--data", str(tmp_path), "--root", str(tmp_path / "root")]) == 1
+    assert "unknown data format" in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()

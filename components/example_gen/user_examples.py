@@ -12,25 +12,20 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
+import collections
+from typing import Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
 
 from components.example_gen import features as F
+from recgen.data.canonical import Event
 
 MIN_EVENTS_FOR_HELD_OUT = 3
 
 
-class StagedEvent(NamedTuple):
-    """A canonical event plus ``seq``, its position in the source (the tie-breaker)."""
-
-    seq: int
-    user_id: str
-    item_id: str
-    timestamp: int
-    rating: Optional[float] = None
-    text: Optional[str] = None
-    summary: Optional[str] = None
+# A canonical event plus ``seq``, its position in the source (the tie-breaker for equal times).
+StagedEvent = collections.namedtuple("StagedEvent", ("seq",) + Event._fields,
+                                     defaults=Event._field_defaults.values())
 
 
 def split_user_events(events: Sequence[StagedEvent]) -> Iterator[Tuple[str, StagedEvent, List[StagedEvent]]]:

@@ -61,25 +61,29 @@ def _tags_by_rating(folder: Path, report: MalformedRowReport) -> Dict[Tuple[str,
 
 
 def read_csv_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
-    folder = path if path.is_dir() else path.parent
     ratings = path / "ratings.csv" if path.is_dir() else path
-    tags = _tags_by_rating(folder, report)
+    tags = _tags_by_rating(ratings.parent, report)
     rows = _skip_header(csv_rows(ratings, report), "userId")
     for event in convert_rows(rows, ratings, report, _rating_event):
         words = tags.get((event.user_id, event.item_id))
         yield event._replace(summary=", ".join(words)) if words else event
 
 
+def _movie_item(fields: List[str]) -> Item:
+    """``id, title, genres`` as in movies.csv and movies.dat."""
+    expect_fields(fields, 3, "movie id, title, genres")
+    return Item(parse_id(fields[0], "movie id"), fields[1].strip(), _split_genres(fields[2]))
+
+
+def _sibling(path: Path, name: str) -> Path:
+    return (path if path.is_dir() else path.parent) / name
+
+
 def read_csv_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
-    movies = (path if path.is_dir() else path.parent) / "movies.csv"
-    if not movies.is_file():
-        return
-
-    def convert(fields):
-        expect_fields(fields, 3, "movieId, title, genres")
-        return Item(parse_id(fields[0], "movieId"), fields[1].strip(), _split_genres(fields[2]))
-
-    yield from convert_rows(_skip_header(csv_rows(movies, report), "movieId"), movies, report, convert)
+    movies = _sibling(path, "movies.csv")
+    if movies.is_file():
+        rows = _skip_header(csv_rows(movies, report), "movieId")
+        yield from convert_rows(rows, movies, report, _movie_item)
 
 
 # --- MovieLens 100K ---------------------------------------------------------------------------
@@ -90,7 +94,7 @@ def read_100k_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
 
 
 def read_100k_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
-    items = (path if path.is_dir() else path.parent) / "u.item"
+    items = _sibling(path, "u.item")
     if not items.is_file():
         return
 
@@ -115,13 +119,7 @@ def read_dat_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
 
 
 def read_dat_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
-    movies = (path if path.is_dir() else path.parent) / "movies.dat"
-    if not movies.is_file():
-        return
-
-    def convert(fields):
-        expect_fields(fields, 3, "MovieID, Title, Genres")
-        return Item(parse_id(fields[0], "MovieID"), fields[1].strip(), _split_genres(fields[2]))
-
-    rows = separated_rows(movies, report, "::", UTF8_OR_LATIN1)
-    yield from convert_rows(rows, movies, report, convert, "::")
+    movies = _sibling(path, "movies.dat")
+    if movies.is_file():
+        rows = separated_rows(movies, report, "::", UTF8_OR_LATIN1)
+        yield from convert_rows(rows, movies, report, _movie_item, "::")
