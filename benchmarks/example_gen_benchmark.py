@@ -77,17 +77,17 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_once(*args.one)))
         return
-    rows = []
+    print(f"{'events':>10} {'examples':>10} {'wall s':>8} {'events/s':>9} {'peak RSS MiB':>12} "
+          f"{'time x':>7} {'mem x':>6}  (median of {args.repeats})", flush=True)
+    base = None
     with tempfile.TemporaryDirectory(prefix="recgen-bench-") as workdir:
-        for events in args.events:
-            rows.append(measure(events, args.repeats, workdir))
-    base = rows[0]
-    print(f"\n{'events':>10} {'examples':>10} {'wall s':>8} {'events/s':>9} {'peak RSS MiB':>12} "
-          f"{'time x':>7} {'mem x':>6}  (median of {args.repeats})")
-    for row in rows:
-        print(f"{row['events']:>10,} {row['examples']:>10,} {row['wall_s']:>8.1f} "
-              f"{row['events'] / row['wall_s']:>9,.0f} {row['peak_rss_mib']:>12,.0f} "
-              f"{row['wall_s'] / base['wall_s']:>7.1f} {row['peak_rss_mib'] / base['peak_rss_mib']:>6.1f}")
+        for events in args.events:  # each row printed as soon as it is measured
+            row = measure(events, args.repeats, workdir)
+            base = base or row
+            print(f"{row['events']:>10,} {row['examples']:>10,} {row['wall_s']:>8.1f} "
+                  f"{row['events'] / row['wall_s']:>9,.0f} {row['peak_rss_mib']:>12,.0f} "
+                  f"{row['wall_s'] / base['wall_s']:>7.1f} {row['peak_rss_mib'] / base['peak_rss_mib']:>6.1f}",
+                  flush=True)
 
 
 if __name__ == "__main__":
