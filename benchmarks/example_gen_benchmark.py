@@ -4,7 +4,7 @@ Each measurement runs RecGen's ExampleGen executor (staging pass + Beam DirectRu
 in a fresh Python process, so its peak RSS is that run's alone. Data generation is not
 timed. Usage:
 
-    .venv/bin/python benchmarks/example_gen_benchmark.py [--events 100000 1000000 5000000] [--repeats 1]
+    .venv/bin/python benchmarks/example_gen_benchmark.py [--events 100000 1000000 5000000] [--repeats 3]
 """
 from __future__ import annotations
 
