@@ -2,4 +2,4 @@
 
 Not built yet (issue 6).
 """
-import recgen  # noqa: F401,E402  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)

@@ -5,23 +5,9 @@ import os
 
 import pytest
 import tensorflow as tf
-from tfx.dsl.components.base import base_beam_executor
-from tfx.types import standard_artifacts
 
-from components.artifacts import ItemCatalog
 from components.example_gen import executor as eg
 from recgen.data import MalformedDataError
-
-
-def run_executor(data, out, max_malformed_fraction=0.001, history_length=50):
-    examples, catalog = standard_artifacts.Examples(), ItemCatalog()
-    examples.uri, catalog.uri = str(out / "examples"), str(out / "catalog")
-    os.makedirs(catalog.uri, exist_ok=True)
-    eg.Executor(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=[])).Do(
-        {}, {eg.EXAMPLES_KEY: [examples], eg.ITEM_CATALOG_KEY: [catalog]},
-        {eg.DATA_PATH_KEY: str(data), eg.DATA_FORMAT_KEY: "",
-         eg.HISTORY_LENGTH_KEY: history_length, eg.MAX_MALFORMED_FRACTION_KEY: max_malformed_fraction})
-    return examples, catalog
 
 
 def count_records(pattern):
@@ -42,7 +28,7 @@ def test_within_budget_malformed_rows_are_reported_and_every_accepted_row_become
     data.mkdir()
     write_events(data / "events.csv", 1999, bad_lines=[500])
     (data / "items.csv").write_text("item_id,title,categories\ni3,Capo,accessory|guitar\n")
-    examples, catalog = run_executor(data, tmp_path / "out")
+    examples, catalog = eg.run_standalone(str(data), str(tmp_path / "out"))
 
     report = json.loads((tmp_path / "out" / "examples" / eg.INGESTION_REPORT).read_text())
     assert report["malformed_rows"] == 1
@@ -68,7 +54,7 @@ def test_past_the_budget_the_run_fails_naming_the_first_bad_rows(tmp_path):
     data.mkdir()
     write_events(data / "events.csv", 1000, bad_lines=[10, 20, 30])
     with pytest.raises(MalformedDataError) as caught:
-        run_executor(data, tmp_path / "out")
+        eg.run_standalone(str(data), str(tmp_path / "out"))
     message = str(caught.value)
     assert "3 of 1003" in message
     assert "events.csv:11: field 'timestamp' is not a Unix time" in message

@@ -2,4 +2,4 @@
 
 Not built yet (issues 3 and 4); the pipeline currently ends at data validation.
 """
-import recgen  # noqa: F401,E402  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)

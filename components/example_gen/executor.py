@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -12,13 +12,15 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
-from tfx.types import artifact_utils
+from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.artifact import Artifact
 
+from components.artifacts import ItemCatalog
 from components.example_gen import features as F
 from components.example_gen.beam_transforms import METRICS_NAMESPACE, StagedEventsToExamples
 from components.example_gen.staging import SHARD_PATTERN, StagedSource, stage_events
 from recgen.data import Item, open_source
+from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.progress import say
 
 EXAMPLES_KEY = "examples"
@@ -105,3 +107,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         say(f"ExampleGen: {staged.events:,} events, {staged.users:,} users, "
             f"{len(staged.catalog):,} items -> examples " +
             ", ".join(f"{s} {c:,}" for s, c in counts.items()))
+
+
+def run_standalone(data_path: str, out_dir: str, data_format: Optional[str] = None,
+                   history_length: int = F.DEFAULT_HISTORY_LENGTH,
+                   max_malformed_fraction: float = DEFAULT_MAX_MALFORMED_FRACTION
+                   ) -> Tuple[Artifact, Artifact]:
+    """Runs the executor outside a pipeline (benchmarks, tests); returns (examples, item_catalog).
+
+    Example:
+        >>> examples, catalog = run_standalone("../shared/data/movielens-latest-small", "/tmp/eg")  # doctest: +SKIP
+    """
+    examples, catalog = standard_artifacts.Examples(), ItemCatalog()
+    examples.uri, catalog.uri = os.path.join(out_dir, "examples"), os.path.join(out_dir, "catalog")
+    fileio.makedirs(catalog.uri)
+    Executor(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=[])).Do(
+        {}, {EXAMPLES_KEY: [examples], ITEM_CATALOG_KEY: [catalog]},
+        {DATA_PATH_KEY: str(data_path), DATA_FORMAT_KEY: data_format or "",
+         HISTORY_LENGTH_KEY: history_length, MAX_MALFORMED_FRACTION_KEY: max_malformed_fraction})
+    return examples, catalog
