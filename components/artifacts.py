@@ -10,3 +10,22 @@ class ItemCatalog(artifact.Artifact):
     """
 
     TYPE_NAME = "RecGenItemCatalog"
+
+
+class TextEncoder(artifact.Artifact):
+    """A text encoder SavedModel, ``[batch] string -> [batch, dim] float32``, at the artifact uri root.
+
+    ``hub.KerasLayer(uri)`` loads it; custom properties ``vocabulary_size`` and ``dim``.
+    """
+
+    TYPE_NAME = "RecGenTextEncoder"
+
+
+class Rankings(artifact.Artifact):
+    """A model's top-K lists for every user of one split, and the accuracy they score.
+
+    Files: ``<uri>/topk_<split>.jsonl`` (``{"user_id": ..., "items": [...]}`` per user,
+    ids exactly as in the source) and ``<uri>/metrics.json``.
+    """
+
+    TYPE_NAME = "RecGenRankings"

@@ -8,26 +8,44 @@ from typing import Optional
 from tfx import v1 as tfx
 from tfx.orchestration import metadata
 
+from components.artifacts import Rankings
 from components.example_gen.executor import INGESTION_REPORT
+from components.test_set_ranker import METRICS_FILE, topk_path
 from pipelines.recgen_pipeline import PipelineConfig
 
 
-def latest_artifact_uri(config: PipelineConfig, type_name: str) -> Optional[str]:
-    """The URI of the newest artifact of ``type_name`` (e.g. ``"Examples"``), or None."""
+def latest_artifact_uri(config: PipelineConfig, type_name: str,
+                        custom_property: Optional[str] = None) -> Optional[str]:
+    """The URI of the newest artifact of ``type_name`` (e.g. ``"Examples"``), or None.
+
+    ``custom_property`` keeps only artifacts that have it (ExampleGen's examples have
+    ``source_format``; Transform's, of the same type, do not).
+    """
     if not os.path.exists(config.metadata_path):
         return None
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
     with metadata.Metadata(connection) as store:
-        artifacts = store.store.get_artifacts_by_type(type_name)
+        artifacts = [a for a in store.store.get_artifacts_by_type(type_name)
+                     if custom_property is None or custom_property in a.custom_properties]
     return max(artifacts, key=lambda a: a.id).uri if artifacts else None
 
 
 def latest_ingestion_report(config: PipelineConfig) -> Optional[dict]:
     """The newest ExampleGen's ingestion report: counts, examples per split, malformed rows."""
-    uri = latest_artifact_uri(config, "Examples")
+    uri = latest_artifact_uri(config, "Examples", custom_property="source_format")
     if uri is None:
         return None
     with open(os.path.join(uri, INGESTION_REPORT), encoding="utf-8") as stream:
         report = json.load(stream)
     report["examples_uri"] = uri
     return report
+
+
+def latest_rankings(config: PipelineConfig) -> Optional[dict]:
+    """The newest TestSetRanker's metrics, with ``topk_test_path``."""
+    uri = latest_artifact_uri(config, Rankings.TYPE_NAME)
+    if uri is None:
+        return None
+    with open(os.path.join(uri, METRICS_FILE), encoding="utf-8") as stream:
+        metrics = json.load(stream)
+    return {"retrieval": metrics, "topk_test_path": topk_path(uri)}

@@ -1,13 +1,15 @@
 """The RecGen TFX pipeline, as one function that wires components (the TFX way).
 
-Today: ExampleGen -> StatisticsGen -> ImportSchemaGen (curated schema) -> ExampleValidator
--> ValidationGate. Later stages (Transform, Trainer, Evaluator, Pusher) hang off the gate.
+RecGenExampleGen -> StatisticsGen -> ImportSchemaGen (curated schema) -> ExampleValidator
+-> ValidationGate; after the gate: TextEncoderGen (item-text encoder), Transform
+(trainer/preprocessing.py), RetrievalTrainer (warm-started from the latest blessed model
+when there is one) and TestSetRanker (top-100 lists of the test split and their accuracy).
 
 Example:
     >>> pipeline = create_pipeline(PipelineConfig(data_path="../shared/data/movielens-latest-small",
     ...                                           root="/tmp/recgen"))
     >>> [c.id for c in pipeline.components]  # doctest: +SKIP
-    ['RecGenExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'ValidationGate']
+    ['RecGenExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'ValidationGate', ...]
 """
 from __future__ import annotations
 
@@ -17,9 +19,14 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from components.example_gen import features as F
 from components.example_gen.component import RecGenExampleGen
 from components.example_gen.features import DEFAULT_HISTORY_LENGTH
+from components.retrieval_trainer import RetrievalTrainer
+from components.test_set_ranker import TestSetRanker
+from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
+from trainer.config import RetrievalConfig
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
@@ -38,6 +45,10 @@ class PipelineConfig:
     schema_path: str = SCHEMA_PATH
     beam_pipeline_args: List[str] = dataclasses.field(default_factory=list)
     pipeline_name: str = PIPELINE_NAME
+    retrieval: RetrievalConfig = RetrievalConfig()
+    train_steps: Optional[int] = None  # a step budget instead of epochs (smoke tests, degraded runs)
+    text_encoder_dim: int = 32
+    train: bool = True  # False: stop after data validation (ingestion checks)
 
     @property
     def pipeline_root(self) -> str:
@@ -57,7 +68,37 @@ def create_components(config: PipelineConfig) -> list:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     validation_gate = ValidationGate(anomalies=example_validator.outputs["anomalies"])
-    return [example_gen, statistics_gen, schema_gen, example_validator, validation_gate]
+    validated = [example_gen, statistics_gen, schema_gen, example_validator, validation_gate]
+    if not config.train:
+        return validated
+    return validated + create_training_components(config, example_gen, schema_gen, validation_gate)
+
+
+def create_training_components(config: PipelineConfig, example_gen, schema_gen, validation_gate) -> list:
+    """Everything after the validation gate: text encoder, Transform, Trainer, test-split ranking."""
+    text_encoder_gen = TextEncoderGen(item_catalog=example_gen.outputs["item_catalog"],
+                                      dim=config.text_encoder_dim)
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
+        preprocessing_fn="trainer.preprocessing.preprocessing_fn",
+        custom_config={"retrieval": config.retrieval.to_json()},
+        splits_config=tfx.proto.SplitsConfig(analyze=[F.TRAIN], transform=list(F.SPLITS)),
+        disable_statistics=True)
+    for component in (text_encoder_gen, transform):
+        component.add_upstream_node(validation_gate)
+    latest_blessed_model = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    trainer = RetrievalTrainer(
+        examples=transform.outputs["transformed_examples"], transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"], item_catalog=example_gen.outputs["item_catalog"],
+        text_encoder=text_encoder_gen.outputs["text_encoder"],
+        base_model=latest_blessed_model.outputs["model"], config=config.retrieval,
+        train_steps=config.train_steps)
+    ranker = TestSetRanker(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
+    return [text_encoder_gen, transform, latest_blessed_model, trainer, ranker]
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

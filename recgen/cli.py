@@ -2,7 +2,8 @@
 
     recgen data inspect PATH [--format F] [--json]
     recgen data synth --out DIR [--users N --items M --seed S]
-    recgen pipeline run [--data PATH] [--format F] --root DIR
+    recgen pipeline run [--data PATH] [--format F] --root DIR [--retrieval-config JSON]
+    recgen pipeline report --root DIR [--json]
 
 Errors in the input (a missing path, an unknown format, too many malformed rows,
 data anomalies) end the command with exit status 1 and a message naming the cause.
@@ -38,8 +39,55 @@ def _synth(args) -> int:
     return 0
 
 
+def _retrieval_config(text: Optional[str]):
+    """``--retrieval-config``: inline JSON or a JSON file of RetrievalConfig fields to change."""
+    from trainer.config import RetrievalConfig
+    if not text:
+        return RetrievalConfig()
+    try:
+        changes = json.loads(open(text, encoding="utf-8").read() if os.path.isfile(text) else text)
+        return RetrievalConfig(**changes)
+    except (ValueError, TypeError) as error:
+        raise DataError(f"--retrieval-config {text!r}: {error}") from error
+
+
+def _report(root: str) -> dict:
+    from pipelines.artifacts import latest_ingestion_report, latest_rankings
+    from pipelines.recgen_pipeline import PipelineConfig
+    config = PipelineConfig(data_path="", root=root)
+    ingestion = latest_ingestion_report(config)
+    if ingestion is None:
+        raise DataError(f"no pipeline run under {root}")
+    report = {"data": {key: ingestion[key] for key in
+                       ("format", "events", "users", "items", "examples", "malformed_rows", "examples_uri")}}
+    report.update(latest_rankings(config) or {"retrieval": None, "topk_test_path": None})
+    return report
+
+
+def _print_report(report: dict) -> None:
+    data = report["data"]
+    print(f"data: {data['format']}, {data['events']:,} events, {data['users']:,} users, {data['items']:,} items, "
+          f"{data['malformed_rows']:,} malformed rows")
+    metrics = report["retrieval"]
+    if metrics:
+        print(f"test split ({metrics['users']:,} users, whole catalog, history excluded):")
+        for k in (10, 50, 100):
+            if f"hr@{k}" in metrics:
+                print(f"  @{k:<3}  HR {metrics[f'hr@{k}']:.4f}  NDCG {metrics[f'ndcg@{k}']:.4f}  "
+                      f"MRR {metrics[f'mrr@{k}']:.4f}")
+        print(f"top-{metrics['top_k']} lists: {report['topk_test_path']}")
+
+
+def _pipeline_report(args) -> int:
+    report = _report(args.root)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    return 0
+
+
 def _pipeline_run(args) -> int:
-    from pipelines.artifacts import latest_ingestion_report
     from pipelines.local_runner import run_pipeline
     from pipelines.recgen_pipeline import PipelineConfig
 
@@ -52,12 +100,14 @@ def _pipeline_run(args) -> int:
     config = PipelineConfig(data_path=data, root=args.root, data_format=args.format,
                             history_length=args.history_length,
                             max_malformed_fraction=args.max_malformed_fraction,
-                            beam_pipeline_args=args.beam_arg)
+                            beam_pipeline_args=args.beam_arg,
+                            retrieval=_retrieval_config(args.retrieval_config),
+                            train_steps=args.train_steps)
     run_pipeline(config)
-    report = latest_ingestion_report(config)
-    print(json.dumps({key: report[key] for key in
-                      ("format", "events", "users", "items", "examples", "malformed_rows",
-                       "examples_uri")}, indent=2))
+    _print_report(_report(args.root))
+    if config.train:
+        from pipelines.sample_recommendation import sample_recommendation
+        print(sample_recommendation(config))
     return 0
 
 
@@ -91,7 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-malformed-fraction", type=float, default=DEFAULT_MAX_MALFORMED_FRACTION)
     run.add_argument("--beam-arg", action="append", default=[],
                      help="a Beam pipeline argument, repeatable (e.g. --beam-arg=--runner=FlinkRunner)")
+    run.add_argument("--retrieval-config", metavar="JSON",
+                     help="retrieval model settings to change, inline JSON or a JSON file "
+                          "(fields of trainer/config.py RetrievalConfig), e.g. '{\"max_epochs\": 5}'")
+    run.add_argument("--train-steps", type=int, help="train for this many steps instead of epochs")
     run.set_defaults(handler=_pipeline_run)
+    report = pipeline.add_parser("report", help="metrics and output paths of the latest run")
+    report.add_argument("--root", required=True)
+    report.add_argument("--json", action="store_true", help="print one JSON object")
+    report.set_defaults(handler=_pipeline_report)
     return parser
 
 

@@ -1,5 +1,5 @@
-"""The pipeline (ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> gate)
-run with LocalDagRunner on real data and on synthetic data with an injected anomaly."""
+"""The pipeline's data stages (ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator
+-> gate) run with LocalDagRunner on real data and on synthetic data with an injected anomaly."""
 import csv
 import glob
 import os
@@ -35,7 +35,7 @@ def ratings_by_user(ratings_csv):
 
 
 def test_movielens_small_pipeline_splits_exactly_as_the_protocol_implies(movielens_small, tmp_path):
-    config = PipelineConfig(data_path=str(movielens_small), root=str(tmp_path))
+    config = PipelineConfig(data_path=str(movielens_small), root=str(tmp_path), train=False)
     run_pipeline(config)
     report = latest_ingestion_report(config)
 
@@ -57,7 +57,8 @@ def test_movielens_small_pipeline_splits_exactly_as_the_protocol_implies(moviele
 
 
 def test_amazon_pipeline_counts_and_keeps_review_text(amazon_instruments, tmp_path):
-    config = PipelineConfig(data_path=str(amazon_instruments), root=str(tmp_path), history_length=5)
+    config = PipelineConfig(data_path=str(amazon_instruments), root=str(tmp_path), history_length=5,
+                            train=False)
     run_pipeline(config)
     report = latest_ingestion_report(config)
     assert report["examples"] == {"train": 10261 - 2 * 1429, "eval": 1429, "test": 1429}
@@ -74,6 +75,6 @@ def test_injected_anomaly_stops_the_run_naming_the_feature(tmp_path):
                           if n % 10 == 0 else r for n, r in enumerate(rows[1:])]
     (data / "events.csv").write_text("\n".join(broken) + "\n")
 
-    config = PipelineConfig(data_path=str(data), root=str(tmp_path / "run"))
+    config = PipelineConfig(data_path=str(data), root=str(tmp_path / "run"), train=False)
     with pytest.raises(DataAnomaliesError, match="feature 'timestamp'"):
         run_pipeline(config)

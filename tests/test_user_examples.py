@@ -1,6 +1,7 @@
 """The leave-last-out split of ENGINEERING.md section 2 and the tf.Example of a target event."""
 from components.example_gen import features as F
 from components.example_gen.user_examples import StagedEvent, make_example, split_user_events
+from recgen.data.canonical import Item
 
 
 def events(*specs):
@@ -53,3 +54,17 @@ def test_first_event_has_an_empty_history():
     feature = make_example(target, [], history_length=50).features.feature
     assert list(feature[F.HISTORY_ITEM_IDS].bytes_list.value) == []
     assert feature[F.HISTORY_LENGTH].int64_list.value == [0]
+
+
+def test_example_carries_the_target_items_content_and_eval_test_carry_the_full_seen_set():
+    evs = events(("a", 1), ("b", 2), ("a", 3), ("c", 4))
+    item = Item("c", "Cello Suite", ("Classical", "Strings"), "six suites")
+    train = make_example(evs[1], evs[:1], history_length=1, item=Item("b")).features.feature
+    test = make_example(evs[3], evs[:3], history_length=1, item=item, split=F.TEST).features.feature
+    assert test[F.ITEM_TITLE].bytes_list.value == [b"Cello Suite"]
+    assert test[F.ITEM_CATEGORIES].bytes_list.value == [b"Classical", b"Strings"]
+    assert test[F.ITEM_DESCRIPTION].bytes_list.value == [b"six suites"]
+    assert test[F.HISTORY_ITEM_IDS].bytes_list.value == [b"a"]  # truncated to the last 1
+    assert test[F.SEEN_ITEM_IDS].bytes_list.value == [b"a", b"b"]  # not truncated, each once
+    assert train[F.ITEM_TITLE].bytes_list.value == [b""]
+    assert F.SEEN_ITEM_IDS not in train

@@ -67,16 +67,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         staged.report.check_budget(exec_properties[MAX_MALFORMED_FRACTION_KEY])
         write_catalog(staged.catalog, catalog.uri)
         counts = self._write_examples(os.path.join(staging_dir, SHARD_PATTERN), examples,
-                                      exec_properties[HISTORY_LENGTH_KEY])
+                                      exec_properties[HISTORY_LENGTH_KEY], staged.catalog)
         fileio.rmtree(staging_dir)
         self._record(staged, counts, examples, catalog)
 
-    def _write_examples(self, staged_pattern: str, examples: Artifact, history_length: int) -> Dict[str, int]:
+    def _write_examples(self, staged_pattern: str, examples: Artifact, history_length: int,
+                        catalog: List[Item]) -> Dict[str, int]:
         say(f"ExampleGen: building examples on Beam (history length {history_length})")
         pipeline = self._make_beam_pipeline()
         by_split = (pipeline
                     | "ReadStagedEvents" >> beam.io.ReadFromText(staged_pattern)
-                    | "ToExamples" >> StagedEventsToExamples(history_length))
+                    | "ToExamples" >> StagedEventsToExamples(history_length, catalog))
         for split in F.SPLITS:
             prefix = os.path.join(artifact_utils.get_split_uri([examples], split), "data_tfrecord")
             _ = by_split[split] | f"Write[{split}]" >> beam.io.WriteToTFRecord(

@@ -13,6 +13,12 @@ history_timestamps     int64[]  their times
 history_length         int64    how many events the user had before the target (untruncated)
 rating                 float    the target's rating, when the source has one
 text, summary          bytes    the target's review text and summary, when the source has them
+item_title             bytes    the target item's title ("" when the catalog has none)
+item_categories        bytes[]  its categories or genres (may be empty)
+item_description       bytes    its description ("" when the catalog has none)
+seen_item_ids          bytes[]  eval and test only: every item the user had before the target
+                                (the full history, which ranking excludes; section 2 of
+                                ENGINEERING.md)
 =====================  =======  ==============================================================
 """
 USER_ID = "user_id"
@@ -24,6 +30,10 @@ HISTORY_LENGTH = "history_length"
 RATING = "rating"
 TEXT = "text"
 SUMMARY = "summary"
+ITEM_TITLE = "item_title"
+ITEM_CATEGORIES = "item_categories"
+ITEM_DESCRIPTION = "item_description"
+SEEN_ITEM_IDS = "seen_item_ids"
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)

@@ -13,12 +13,12 @@ Example:
 from __future__ import annotations
 
 import collections
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
 from components.example_gen import features as F
-from recgen.data.canonical import Event
+from recgen.data.canonical import Event, Item
 
 MIN_EVENTS_FOR_HELD_OUT = 3
 
@@ -48,9 +48,15 @@ def _ints(*values: int) -> tf.train.Feature:
     return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 
 
-def make_example(target: StagedEvent, history: List[StagedEvent], history_length: int) -> tf.train.Example:
-    """The tf.Example for one target event with the last ``history_length`` events before it."""
+def make_example(target: StagedEvent, history: List[StagedEvent], history_length: int,
+                 item: Optional[Item] = None, split: str = F.TRAIN) -> tf.train.Example:
+    """The tf.Example for one target event with the last ``history_length`` events before it.
+
+    ``item`` holds the target item's content features; eval and test examples also
+    carry every item seen before the target, for ranking to exclude.
+    """
     recent = history[-history_length:] if history_length > 0 else []
+    item = item or Item(target.item_id)
     feature = {
         F.USER_ID: _bytes(target.user_id),
         F.ITEM_ID: _bytes(target.item_id),
@@ -58,7 +64,12 @@ def make_example(target: StagedEvent, history: List[StagedEvent], history_length
         F.HISTORY_ITEM_IDS: _bytes(*(e.item_id for e in recent)),
         F.HISTORY_TIMESTAMPS: _ints(*(e.timestamp for e in recent)),
         F.HISTORY_LENGTH: _ints(len(history)),
+        F.ITEM_TITLE: _bytes(item.title),
+        F.ITEM_CATEGORIES: _bytes(*item.categories),
+        F.ITEM_DESCRIPTION: _bytes(item.description),
     }
+    if split != F.TRAIN:
+        feature[F.SEEN_ITEM_IDS] = _bytes(*dict.fromkeys(e.item_id for e in history))
     if target.rating is not None:
         feature[F.RATING] = tf.train.Feature(float_list=tf.train.FloatList(value=[target.rating]))
     if target.text:

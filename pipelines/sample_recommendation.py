@@ -1,0 +1,41 @@
+"""A sample recommendation from the latest run's exported model, for people to read.
+
+Example:
+    >>> print(sample_recommendation(config, k=5))  # doctest: +SKIP
+    user 42, after "Heat (1995)", "Casino (1995)": 1. Goodfellas (1990) ...
+"""
+from __future__ import annotations
+
+import glob
+import os
+
+import tensorflow as tf
+
+from components.example_gen import features as F
+from components.test_set_ranker import REQUEST_SPEC
+from pipelines.artifacts import latest_artifact_uri, latest_ingestion_report
+from pipelines.recgen_pipeline import PipelineConfig
+from trainer.catalog import read_catalog
+
+
+def sample_recommendation(config: PipelineConfig, k: int = 5, shown_history: int = 3) -> str:
+    """The top ``k`` for the first test user, with titles where the catalog has them."""
+    model_uri = latest_artifact_uri(config, "Model")
+    catalog_uri = latest_artifact_uri(config, "RecGenItemCatalog")
+    examples_uri = latest_ingestion_report(config)["examples_uri"]
+    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{F.TEST}", "*.gz")))
+    record = next(iter(tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1)))
+    request = {key: tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value
+               for key, value in tf.io.parse_example(record, REQUEST_SPEC).items()}
+    recommend = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")).signatures["recommend"]
+    result = recommend(user_id=request[F.USER_ID], history_item_ids=request[F.HISTORY_ITEM_IDS],
+                       history_timestamps=request[F.HISTORY_TIMESTAMPS], timestamp=request[F.TIMESTAMP],
+                       k=tf.constant(k), exclude_item_ids=request[F.SEEN_ITEM_IDS])
+    catalog = read_catalog(catalog_uri)
+    titles = {item.decode(): (title.decode() or item.decode()) for item, title in zip(catalog.item_ids, catalog.titles)}
+    history = [titles.get(i.decode(), i.decode()) for i in request[F.HISTORY_ITEM_IDS].numpy()[0][-shown_history:]]
+    lines = [f"sample recommendation for user {request[F.USER_ID].numpy()[0].decode()}, "
+             f"whose latest items were {', '.join(repr(h) for h in history)}:"]
+    for rank, (item, score) in enumerate(zip(result["item_ids"].numpy()[0], result["scores"].numpy()[0]), 1):
+        lines.append(f"  {rank}. {titles.get(item.decode(), item.decode())}  (score {score:.3f})")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Ranking metrics exactly as ENGINEERING.md sections 2-3 define them.
+
+Ranks are 1-based over the whole catalog with the user's history excluded; ties in
+score are broken by catalog position (catalogs are sorted by item id), never in the
+target's favour.
+
+Example:
+    >>> import numpy as np
+    >>> scores = np.array([[0.1, 0.9, 0.5, 0.9]])
+    >>> ranks = target_ranks(scores, targets=np.array([3]), excluded=[np.array([1])])
+    >>> ranks.tolist()  # item 1 excluded, so nothing is left above item 3
+    [1.0]
+    >>> accuracy_at_k(np.array([1, 3, 20]), 10)["hr@10"]
+    0.6666666666666666
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Sequence
+
+import numpy as np
+
+
+def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.ndarray]) -> np.ndarray:
+    """Rank of each row's target among non-excluded catalog positions; ``scores`` is ``[users, items]``.
+
+    A target that is itself excluded (a repeat of a history item) can never be
+    recommended, so its rank is ``inf``: a miss, as in the dumped top-K lists.
+    """
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    rows = np.arange(len(targets))
+    target_scores = scores[rows, targets][:, None]
+    repeated = np.array([np.isin(target, positions) for target, positions in zip(targets, excluded)], bool)
+    for row, positions in enumerate(excluded):
+        scores[row, positions] = -np.inf
+    above = (scores > target_scores).sum(axis=1)
+    tied_before = ((scores == target_scores) & (np.arange(scores.shape[1])[None, :] < targets[:, None])).sum(axis=1)
+    return np.where(repeated, np.inf, above + tied_before + 1)
+
+
+def ranks_in_lists(lists: Iterable[Sequence[str]], targets: Iterable[str]) -> np.ndarray:
+    """1-based rank of each target in its top-K list, ``inf`` when absent."""
+    ranks: List[float] = []
+    for items, target in zip(lists, targets):
+        items = list(items)
+        ranks.append(items.index(target) + 1 if target in items else np.inf)
+    return np.asarray(ranks, dtype=np.float64)
+
+
+def accuracy_at_k(ranks: np.ndarray, k: int) -> Dict[str, float]:
+    """HR@K, NDCG@K and MRR@K averaged over users (one target each)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    hit = ranks <= k
+    safe = np.where(hit, ranks, 1.0)
+    return {f"hr@{k}": float(hit.mean()),
+            f"ndcg@{k}": float(np.where(hit, 1.0 / np.log2(safe + 1.0), 0.0).mean()),
+            f"mrr@{k}": float(np.where(hit, 1.0 / safe, 0.0).mean())}

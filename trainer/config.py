@@ -1,0 +1,60 @@
+"""Every hyperparameter of the retrieval model, in one place.
+
+The pipeline passes a ``RetrievalConfig`` to Transform and Trainer as JSON in
+``custom_config``, so a run's settings are recorded in ML Metadata with its artifacts.
+
+Example:
+    >>> config = RetrievalConfig(embedding_dim=32, max_epochs=5)
+    >>> RetrievalConfig.from_json(config.to_json()) == config
+    True
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class RetrievalConfig:
+    """Sizes, regularisation, optimisation and evaluation settings of the two-tower model."""
+
+    # Inputs (Transform): how much of each feature the towers see.
+    history_length: int = 50          # last N history items the query tower attends over
+    max_categories: int = 8           # categories / genres per item
+    max_title_tokens: int = 16        # title tokens per item
+    title_vocab_size: int = 20000     # most frequent title tokens; the rest share an OOV bucket
+    age_buckets: int = 40             # log2(1 + minutes) buckets for "how long ago"
+    # Towers.
+    embedding_dim: int = 64
+    attention_heads: int = 2
+    attention_layers: int = 1
+    dropout: float = 0.1
+    user_id_dropout: float = 0.3      # share of training queries that use the unknown-user path
+    item_id_dropout: float = 0.1      # share of training candidates that rely on content only
+    text_encoder_handle: Optional[str] = None  # TF Hub / Kaggle handle; None: the pipeline's own
+    text_encoder_trainable: bool = False
+    # Optimisation.
+    batch_size: int = 512
+    learning_rate: float = 0.003
+    weight_decay: float = 1e-5
+    temperature: float = 0.05
+    extra_negatives: int = 1024       # uniform catalog negatives per step (whole catalog when smaller)
+    max_epochs: int = 30
+    max_steps: Optional[int] = None   # stop after this many steps whatever the epochs say
+    early_stopping_patience: int = 3
+    eval_k: int = 10                  # early stopping watches HR@eval_k on the eval split
+    seed: int = 42
+    refit_on_eval: bool = True        # after early stopping: retrain on train + eval for the best epochs
+    # Export.
+    serving_top_k: int = 100          # k of the serving_default (tf.Example) signature
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: Optional[str]) -> "RetrievalConfig":
+        return cls(**json.loads(text)) if text else cls()
+
+    def replace(self, **changes) -> "RetrievalConfig":
+        return dataclasses.replace(self, **changes)

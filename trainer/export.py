@@ -1,0 +1,111 @@
+"""The serving SavedModel: Transform's graph + both towers + the catalog's embeddings.
+
+Signatures (every input raw, exactly as in the source data):
+
+* ``recommend``: ``user_id [b]``, ``history_item_ids [b, h]`` and ``history_timestamps [b, h]``
+  (oldest first, padded with ``""`` / anything), ``timestamp [b]`` (request time, Unix
+  seconds), ``k []``, ``exclude_item_ids [b, e]`` (padded with ``""``) -> ``item_ids [b, k]``,
+  ``scores [b, k]`` over the whole catalog with history and exclusions removed (when
+  fewer than k items remain, the tail has score ``-inf``);
+* ``serving_default``: serialized tf.Examples as ExampleGen writes them -> the top
+  ``serving_top_k`` items, history and ``seen_item_ids`` removed;
+* ``query_embedding``: the ``recommend`` inputs without k and exclusions -> ``embedding``;
+* ``candidate_embedding``: ``item_id``, ``item_title``, ``item_categories [b, c]``,
+  ``item_description`` -> ``embedding``.
+
+Example:
+    >>> export_serving_model(model, tft_output, catalog, config, "/tmp/model")  # doctest: +SKIP
+    >>> recommend = tf.saved_model.load("/tmp/model").signatures["recommend"]
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from components.example_gen import features as F
+from trainer import preprocessing as P
+from trainer.catalog import Catalog, raw_item_features
+from trainer.config import RetrievalConfig
+from trainer.raw_features import as_sparse_column, as_sparse_lists, as_sparse_lists_like
+
+_STRINGS, _INTS = tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)
+_STRING_LISTS, _INT_LISTS = tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None, None], tf.int64)
+_QUERY_SIGNATURE = dict(user_id=_STRINGS, history_item_ids=_STRING_LISTS,
+                        history_timestamps=_INT_LISTS, timestamp=_INTS)
+
+
+class RetrievalServingModule(tf.Module):
+    """What the Pusher ships: raw request in, whole-catalog top-k out."""
+
+    def __init__(self, model, tft_layer, catalog: Catalog, candidate_embeddings: np.ndarray,
+                 raw_feature_spec: dict, config: RetrievalConfig):
+        super().__init__()
+        self.query_tower, self.candidate_tower = model.query_tower, model.candidate_tower
+        self.tft_layer = tft_layer
+        self.candidate_ids = tf.constant(catalog.item_ids.astype(object))
+        self.candidate_embeddings = tf.Variable(candidate_embeddings, trainable=False,
+                                                name="candidate_embeddings")
+        self.catalog_positions = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            self.candidate_ids, tf.range(len(catalog), dtype=tf.int64)), default_value=-1)
+        self._raw_feature_spec = raw_feature_spec
+        self._serving_top_k = config.serving_top_k
+
+    def _embed_queries(self, raw: dict) -> tf.Tensor:
+        transformed = self.tft_layer(raw)
+        return self.query_tower({key: transformed[key] for key in P.QUERY_FEATURES}, training=False)
+
+    def _raw_query(self, user_id, history_item_ids, history_timestamps, timestamp) -> dict:
+        return {F.USER_ID: as_sparse_column(user_id), F.TIMESTAMP: as_sparse_column(timestamp),
+                F.HISTORY_ITEM_IDS: as_sparse_lists(history_item_ids, pad=""),
+                F.HISTORY_TIMESTAMPS: as_sparse_lists_like(history_timestamps, history_item_ids, pad="")}
+
+    def _top_k(self, queries: tf.Tensor, excluded_ids: tf.Tensor, k) -> dict:
+        # Written here rather than tfrs.layers.factorized_top_k.BruteForce: its
+        # query_with_exclusions needs a static exclusion width, and requests carry any number.
+        scores = tf.matmul(queries, self.candidate_embeddings, transpose_b=True)
+        positions = self.catalog_positions.lookup(excluded_ids)
+        rows = tf.broadcast_to(tf.range(tf.shape(positions, out_type=tf.int64)[0])[:, None],
+                               tf.shape(positions, out_type=tf.int64))
+        known = positions >= 0
+        cells = tf.stack([tf.boolean_mask(rows, known), tf.boolean_mask(positions, known)], axis=1)
+        scores = tf.tensor_scatter_nd_update(
+            scores, cells, tf.fill([tf.shape(cells)[0]], tf.constant(-np.inf, scores.dtype)))
+        k = tf.minimum(tf.cast(k, tf.int32), tf.shape(scores)[1])
+        top_scores, top_positions = tf.math.top_k(scores, k=k)  # lower position (item id) first on ties
+        return {"item_ids": tf.gather(self.candidate_ids, top_positions), "scores": top_scores}
+
+    @tf.function(input_signature=[*_QUERY_SIGNATURE.values(), tf.TensorSpec([], tf.int32), _STRING_LISTS])
+    def recommend(self, user_id, history_item_ids, history_timestamps, timestamp, k, exclude_item_ids):
+        queries = self._embed_queries(self._raw_query(user_id, history_item_ids, history_timestamps, timestamp))
+        return self._top_k(queries, tf.concat([history_item_ids, exclude_item_ids], axis=1), k)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve_examples(self, examples):
+        raw = tf.io.parse_example(examples, self._raw_feature_spec)
+        queries = self._embed_queries(raw)
+        seen = tf.concat([tf.sparse.to_dense(raw[F.HISTORY_ITEM_IDS], default_value=""),
+                          tf.sparse.to_dense(raw[F.SEEN_ITEM_IDS], default_value="")], axis=1)
+        return self._top_k(queries, seen, self._serving_top_k)
+
+    @tf.function(input_signature=list(_QUERY_SIGNATURE.values()))
+    def query_embedding(self, user_id, history_item_ids, history_timestamps, timestamp):
+        raw = self._raw_query(user_id, history_item_ids, history_timestamps, timestamp)
+        return {"embedding": self._embed_queries(raw)}
+
+    @tf.function(input_signature=[_STRINGS, _STRINGS, _STRING_LISTS, _STRINGS])
+    def candidate_embedding(self, item_id, item_title, item_categories, item_description):
+        transformed = self.tft_layer(raw_item_features(item_id, item_title, item_categories, item_description))
+        return {"embedding": self.candidate_tower({key: transformed[key] for key in P.CANDIDATE_FEATURES},
+                                                  training=False)}
+
+    def signatures(self) -> dict:
+        return {"recommend": self.recommend, "serving_default": self.serve_examples,
+                "query_embedding": self.query_embedding, "candidate_embedding": self.candidate_embedding}
+
+
+def export_serving_model(model, tft_output, catalog: Catalog, candidate_embeddings: np.ndarray,
+                         config: RetrievalConfig, export_dir: str) -> None:
+    """Saves the serving SavedModel with its four signatures to ``export_dir``."""
+    module = RetrievalServingModule(model, tft_output.transform_features_layer(), catalog,
+                                    candidate_embeddings, tft_output.raw_feature_spec(), config)
+    tf.saved_model.save(module, export_dir, signatures=module.signatures())

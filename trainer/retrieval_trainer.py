@@ -1,0 +1,131 @@
+"""The TFX Trainer ``run_fn`` of the two-tower retrieval model.
+
+``fn_args.custom_config`` carries ``retrieval`` (a ``RetrievalConfig`` as JSON),
+``item_catalog_uri`` and ``text_encoder_uri`` (added by ``components.retrieval_trainer``).
+The Model artifact gets ``Format-Serving/`` (the SavedModel the Pusher ships),
+``warm_start/`` (weights and vocabularies the next run starts from) and
+``training_history.json`` (loss and eval metrics per epoch).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_transform as tft
+
+from recgen.progress import say
+from serving.op_check import check_servable
+from trainer import preprocessing as P
+from trainer import warm_start
+from trainer.catalog import read_catalog, transformed_item_features
+from trainer.config import RetrievalConfig
+from trainer.data import load_eval_queries, training_dataset
+from trainer.export import export_serving_model
+from trainer.retrieval_model import RetrievalModel, VocabularySizes
+from trainer.whole_catalog import EarlyStoppingOnHitRate, WholeCatalogEvaluator, embed
+
+ITEM_CATALOG_URI, TEXT_ENCODER_URI = "item_catalog_uri", "text_encoder_uri"
+HISTORY_FILE = "training_history.json"
+
+
+def vocabulary_sizes(tft_output) -> VocabularySizes:
+    return VocabularySizes(*(tft_output.vocabulary_size_by_name(name) for name in
+                             (P.USER_VOCAB, P.ITEM_VOCAB, P.CATEGORY_VOCAB, P.TITLE_VOCAB)))
+
+
+def item_probability(tft_output, num_items: int) -> np.ndarray:
+    """Each item index's share of training events; the OOV bucket gets the rarest item's share."""
+    index = {item: n for n, item in enumerate(tft_output.vocabulary_by_name(P.ITEM_VOCAB))}
+    counts = np.zeros(num_items + 1)
+    path = tft_output.vocabulary_file_by_name(P.ITEM_COUNTS_VOCAB)
+    with tf.io.gfile.GFile(path, "rb") as stream:
+        for line in stream:
+            count, item = line.rstrip(b"\n").split(b" ", 1)
+            counts[index[item]] = float(count)
+    counts[num_items] = counts[:num_items].min() if num_items else 1.0
+    return counts / counts.sum()
+
+
+def text_encoder_layer(config: RetrievalConfig, custom_config: dict) -> hub.KerasLayer:
+    handle = config.text_encoder_handle or custom_config.get(TEXT_ENCODER_URI)
+    if not handle:
+        raise ValueError("no text encoder: set RetrievalConfig.text_encoder_handle or wire TextEncoderGen")
+    return hub.KerasLayer(handle, trainable=config.text_encoder_trainable, name="text_encoder")
+
+
+class _Training:
+    """What both training phases share: config, vocabularies, catalog features, base model."""
+
+    def __init__(self, fn_args):
+        self.fn_args = fn_args
+        self.custom_config = fn_args.custom_config or {}
+        self.config = RetrievalConfig.from_json(self.custom_config.get("retrieval"))
+        self.tft_output = tft.TFTransformOutput(fn_args.transform_output)
+        self.sizes = vocabulary_sizes(self.tft_output)
+        self.catalog = read_catalog(self.custom_config[ITEM_CATALOG_URI])
+        self.catalog_features = transformed_item_features(self.tft_output.transform_features_layer(),
+                                                          self.catalog)
+        self.item_probability = item_probability(self.tft_output, self.sizes.items)
+        steps = fn_args.train_steps or self.config.max_steps  # a step budget spreads over the epochs
+        self.steps_per_epoch = max(1, int(np.ceil(steps / self.config.max_epochs))) if steps else None
+        self.epochs = int(np.ceil(steps / self.steps_per_epoch)) if steps else self.config.max_epochs
+
+    def new_model(self, train: tf.data.Dataset) -> RetrievalModel:
+        """A fresh, seeded model, warm-started from the base model when there is one."""
+        tf.keras.utils.set_random_seed(self.config.seed)
+        model = RetrievalModel(self.config, self.sizes, text_encoder_layer(self.config, self.custom_config),
+                               self.item_probability, self.catalog_features)
+        model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
+                                                          weight_decay=self.config.weight_decay))
+        model.compute_loss(next(iter(train)))  # builds every variable, so warm start can fill them
+        if self.fn_args.base_model:
+            warm_start.restore(model, self.fn_args.base_model, self.tft_output)
+        return model
+
+    def fit(self, model, train: tf.data.Dataset, epochs: int, callbacks=()) -> None:
+        if self.steps_per_epoch:
+            train = train.repeat()
+        model.fit(train, epochs=epochs, steps_per_epoch=self.steps_per_epoch, callbacks=list(callbacks),
+                  verbose=0)
+
+
+def run_fn(fn_args) -> None:
+    """Selects the epoch count on eval (early stopping), then refits on train + eval and exports.
+
+    The refit mirrors how the baselines are scored: hyperparameters chosen on eval,
+    then the test split ranked by a model that has also learned from eval events
+    (the test target's history includes them). The test split is never trained on.
+    """
+    tf.get_logger().setLevel("ERROR")  # Keras warns that towers taking a config have no get_config
+    run = _Training(fn_args)
+    config = run.config
+    say(f"Trainer: {run.sizes.users:,} users, {run.sizes.items:,} items, {run.sizes.categories:,} "
+        f"categories, {run.sizes.title_tokens:,} title tokens in the train vocabularies")
+    evaluator = WholeCatalogEvaluator(run.catalog, run.catalog_features,
+                                      load_eval_queries(fn_args.eval_files, run.tft_output), config.eval_k)
+    train = training_dataset(fn_args.train_files, run.tft_output, config)
+    model = run.new_model(train)
+    stopping = EarlyStoppingOnHitRate(evaluator, config.early_stopping_patience)
+    run.fit(model, train, run.epochs, [stopping])
+    say(f"Trainer: best eval HR@{config.eval_k} {stopping.best_metrics.get(f'hr@{config.eval_k}', 0):.4f} "
+        f"at epoch {stopping.best_epoch}")
+    if config.refit_on_eval and stopping.best_epoch > 0:
+        say(f"Trainer: refitting on train + eval events for {stopping.best_epoch} epochs")
+        train_and_eval = training_dataset(list(fn_args.train_files) + list(fn_args.eval_files),
+                                          run.tft_output, config)
+        model = run.new_model(train_and_eval)
+        run.fit(model, train_and_eval, stopping.best_epoch)
+
+    model_dir = os.path.dirname(fn_args.serving_model_dir)
+    candidate_embeddings = embed(model.candidate_tower, run.catalog_features)
+    export_serving_model(model, run.tft_output, run.catalog, candidate_embeddings, config,
+                         fn_args.serving_model_dir)
+    check_servable(fn_args.serving_model_dir)  # fail here, not in TF Serving, on an op it lacks
+    warm_start.save(model, run.tft_output, os.path.join(model_dir, warm_start.WARM_START_DIR))
+    with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE), "w") as stream:
+        json.dump({"config": json.loads(config.to_json()), "best_epoch": stopping.best_epoch,
+                   "best_eval": stopping.best_metrics, "refit_on_eval": config.refit_on_eval,
+                   "epochs": stopping.history}, stream, indent=2)

@@ -1,0 +1,97 @@
+"""Warm start: a new model begins from the last blessed model's weights.
+
+Vocabularies change between runs (new users and items arrive), so embedding tables
+are carried over row by row through their vocabularies: a value known to both runs
+keeps its trained row, a new value starts from its fresh initialisation. Other weights
+are copied when their shapes still match. (TF's own ``warm_start`` with ``VocabInfo``
+serves graph-mode checkpoints, not Keras models, hence this module.)
+
+Example:
+    >>> save(model, tft_output, "/models/1/warm_start")  # doctest: +SKIP
+    >>> restore(new_model, "/models/1/Format-Serving", new_tft_output)
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from typing import Dict, List
+
+import numpy as np
+import tensorflow as tf
+
+from recgen.progress import say
+from trainer import preprocessing as P
+
+WARM_START_DIR = "warm_start"
+WEIGHTS_FILE = "weights.npz"
+# Embedding layer name -> the vocabulary that indexes its rows (row = index + 1).
+VOCABULARY_OF_TABLE = {"user_embedding": P.USER_VOCAB, "item_embedding": P.ITEM_VOCAB,
+                       "category_embedding": P.CATEGORY_VOCAB, "title_embedding": P.TITLE_VOCAB}
+
+
+def _vocabulary_path(directory: str, name: str) -> str:
+    return os.path.join(directory, f"{name}.vocab")
+
+
+def _read_vocabulary(path: str) -> List[bytes]:
+    with tf.io.gfile.GFile(path, "rb") as stream:
+        return [line.rstrip(b"\n") for line in stream]
+
+
+def save(model, tft_output, directory: str) -> None:
+    """Writes every trainable weight (by variable name) and the vocabularies that index the tables."""
+    tf.io.gfile.makedirs(directory)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{variable.name: variable.numpy() for variable in model.trainable_weights})
+    with tf.io.gfile.GFile(os.path.join(directory, WEIGHTS_FILE), "wb") as stream:
+        stream.write(buffer.getvalue())
+    for name in set(VOCABULARY_OF_TABLE.values()):
+        shutil.copyfile(tft_output.vocabulary_file_by_name(name), _vocabulary_path(directory, name))
+
+
+def _table_vocabulary(variable_name: str):
+    for layer, vocabulary in VOCABULARY_OF_TABLE.items():
+        if f"/{layer}/" in f"/{variable_name}":
+            return vocabulary
+    return None
+
+
+def remap_rows(old: np.ndarray, old_vocabulary: List[bytes], new: np.ndarray,
+               new_vocabulary: List[bytes]) -> int:
+    """Copies rows of values known to both vocabularies (and the padding/OOV rows) into ``new``."""
+    new_index = {value: n for n, value in enumerate(new_vocabulary)}
+    carried = 0
+    for old_n, value in enumerate(old_vocabulary):
+        if value in new_index:
+            new[new_index[value] + 1] = old[old_n + 1]
+            carried += 1
+    new[0] = old[0]
+    new[len(new_vocabulary) + 1] = old[len(old_vocabulary) + 1]
+    return carried
+
+
+def restore(model, base_model_serving_dir: str, tft_output) -> Dict[str, int]:
+    """Fills ``model``'s variables from the base model's ``warm_start/``; returns rows carried per table."""
+    directory = os.path.join(os.path.dirname(base_model_serving_dir.rstrip("/")), WARM_START_DIR)
+    if not tf.io.gfile.exists(os.path.join(directory, WEIGHTS_FILE)):
+        say(f"Trainer: base model {base_model_serving_dir} has no warm-start weights; training from scratch")
+        return {}
+    with tf.io.gfile.GFile(os.path.join(directory, WEIGHTS_FILE), "rb") as stream:
+        saved = dict(np.load(io.BytesIO(stream.read())))
+    carried: Dict[str, int] = {}
+    for variable in model.trainable_weights:  # not the text encoder's: it is refitted on each catalog
+        if variable.name not in saved:
+            continue
+        old, vocabulary = saved[variable.name], _table_vocabulary(variable.name)
+        if vocabulary is not None:
+            new = variable.numpy()
+            carried[vocabulary] = remap_rows(
+                old, _read_vocabulary(_vocabulary_path(directory, vocabulary)), new,
+                tft_output.vocabulary_by_name(vocabulary))
+            variable.assign(new)
+        elif tuple(old.shape) == tuple(variable.shape):
+            variable.assign(old)
+    say(f"Trainer: warm start from {base_model_serving_dir}: rows carried " +
+        ", ".join(f"{name} {count:,}" for name, count in sorted(carried.items())))
+    return carried
