@@ -18,8 +18,12 @@ from tfx import v1 as tfx
 from pipelines.recgen_pipeline import PipelineConfig, create_pipeline
 from recgen.progress import say
 
-# Logged by TFX 1.16's input resolution on every run with LocalDagRunner; it changes nothing.
-_KNOWN_HARMLESS_WARNINGS = {"ArtifactQuery.property_predicate is not supported."}
+# Warnings TFX 1.16 logs on every run that change nothing: input resolution's, Transform's
+# (TFT initialises its vocabulary tables inside the traced preprocessing_fn), and the
+# Trainer's about Transform's examples having no payload_format (they are tf.Examples).
+_KNOWN_HARMLESS_WARNINGS = ("ArtifactQuery.property_predicate is not supported.",
+                            "Tables initialized inside a tf.function",
+                            "Examples artifact does not have payload_format custom property.")
 _COMPONENT_EVENT = re.compile(r"^Component (\S+) is (running|finished)\.$")
 
 
@@ -56,13 +60,15 @@ def _component_logging(component_ids, log_path: str):
     to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     warnings_only = logging.StreamHandler()
     warnings_only.setLevel(logging.WARNING)
-    warnings_only.addFilter(lambda record: record.getMessage() not in _KNOWN_HARMLESS_WARNINGS)
+    warnings_only.addFilter(lambda record: not record.getMessage().startswith(_KNOWN_HARMLESS_WARNINGS))
     logger = absl_logging.get_absl_logger()
-    saved = logger.level, logger.propagate
+    saved = absl_logging.get_verbosity(), logger.propagate
     handlers = (progress, to_file, warnings_only)
     for handler in handlers:
         logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    # Through absl's verbosity flag, not logger.setLevel: tf.saved_model.save saves and restores
+    # that flag, which would silently reset a level set on the logger alone.
+    absl_logging.set_verbosity(absl_logging.INFO)
     logger.propagate = False
     try:
         yield progress
@@ -70,7 +76,7 @@ def _component_logging(component_ids, log_path: str):
         for handler in handlers:
             logger.removeHandler(handler)
         to_file.close()
-        logger.setLevel(saved[0])  # setLevel, not assignment: it also clears logging's level cache
+        absl_logging.set_verbosity(saved[0])
         logger.propagate = saved[1]
 
 

@@ -201,3 +201,11 @@ def test_warm_start_restores_the_base_models_weights_through_its_vocabularies(sy
     assert set(restored) == set(saved.files)
     for name in saved.files:
         np.testing.assert_array_equal(restored[name], saved[name])  # same vocabularies: every row carried
+
+
+def test_progress_log_has_every_component_finishing(synthetic_run):
+    """The progress lines come from these log records; a reset absl level once silenced them."""
+    config, _, _ = synthetic_run
+    log = open(os.path.join(config.root, "logs", "pipeline.log"), encoding="utf-8").read()
+    for component in ("RecGenExampleGen", "TextEncoderGen", "Transform", "RetrievalTrainer", "TestSetRanker"):
+        assert f"Component {component} is finished." in log
