@@ -25,24 +25,32 @@ from recgen.progress import say
 
 METRICS_FILE = "metrics.json"
 REPORTED_K = (10, 50, 100)
-REQUEST_SPEC = {F.USER_ID: tf.io.FixedLenFeature([], tf.string),
-                 F.ITEM_ID: tf.io.FixedLenFeature([], tf.string),
-                 F.TIMESTAMP: tf.io.FixedLenFeature([], tf.int64),
-                 F.HISTORY_ITEM_IDS: tf.io.VarLenFeature(tf.string),
-                 F.HISTORY_TIMESTAMPS: tf.io.VarLenFeature(tf.int64),
-                 F.SEEN_ITEM_IDS: tf.io.VarLenFeature(tf.string)}
+_REQUEST_SPEC = {F.USER_ID: tf.io.FixedLenFeature([], tf.string),
+                  F.ITEM_ID: tf.io.FixedLenFeature([], tf.string),
+                  F.TIMESTAMP: tf.io.FixedLenFeature([], tf.int64),
+                  F.HISTORY_ITEM_IDS: tf.io.VarLenFeature(tf.string),
+                  F.HISTORY_TIMESTAMPS: tf.io.VarLenFeature(tf.int64),
+                  F.SEEN_ITEM_IDS: tf.io.VarLenFeature(tf.string)}
 
 
 def topk_path(rankings_uri: str, split: str = F.TEST) -> str:
     return os.path.join(rankings_uri, f"topk_{split}.jsonl")
 
 
-def _requests(split_uri: str, batch_size: int) -> Iterator[Dict[str, tf.Tensor]]:
+def split_requests(split_uri: str, batch_size: int) -> Iterator[Dict[str, tf.Tensor]]:
+    """Batches of one split's raw examples as dense ``recommend`` inputs (lists padded with ``""``/0)."""
     files = sorted(tf.io.gfile.glob(os.path.join(split_uri, "*.gz")))
     records = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(batch_size)
-    for batch in records.map(lambda b: tf.io.parse_example(b, REQUEST_SPEC)):
+    for batch in records.map(lambda b: tf.io.parse_example(b, _REQUEST_SPEC)):
         yield {key: (tf.sparse.to_dense(value, default_value="" if value.dtype == tf.string else 0)
                      if isinstance(value, tf.SparseTensor) else value) for key, value in batch.items()}
+
+
+def recommend_for(recommend, request: Dict[str, tf.Tensor], k: int) -> Dict[str, tf.Tensor]:
+    """Calls a ``recommend`` signature for a ``split_requests`` batch, excluding each user's seen items."""
+    return recommend(user_id=request[F.USER_ID], history_item_ids=request[F.HISTORY_ITEM_IDS],
+                     history_timestamps=request[F.HISTORY_TIMESTAMPS], timestamp=request[F.TIMESTAMP],
+                     k=tf.constant(k, tf.int32), exclude_item_ids=request[F.SEEN_ITEM_IDS])
 
 
 def rank_split(serving_model_dir: str, split_uri: str, out_path: str, top_k: int,
@@ -51,11 +59,8 @@ def rank_split(serving_model_dir: str, split_uri: str, out_path: str, top_k: int
     recommend = tf.saved_model.load(serving_model_dir).signatures["recommend"]
     lists, targets = [], []
     with tf.io.gfile.GFile(out_path, "w") as out:
-        for request in _requests(split_uri, batch_size):
-            result = recommend(user_id=request[F.USER_ID], history_item_ids=request[F.HISTORY_ITEM_IDS],
-                               history_timestamps=request[F.HISTORY_TIMESTAMPS],
-                               timestamp=request[F.TIMESTAMP], k=tf.constant(top_k, tf.int32),
-                               exclude_item_ids=request[F.SEEN_ITEM_IDS])
+        for request in split_requests(split_uri, batch_size):
+            result = recommend_for(recommend, request, top_k)
             for user, items, scores, target in zip(request[F.USER_ID].numpy(), result["item_ids"].numpy(),
                                                    result["scores"].numpy(), request[F.ITEM_ID].numpy()):
                 kept = [item.decode("utf-8") for item, score in zip(items, scores) if np.isfinite(score)]

@@ -6,13 +6,12 @@ Example:
 """
 from __future__ import annotations
 
-import glob
 import os
 
 import tensorflow as tf
 
 from components.example_gen import features as F
-from components.test_set_ranker import REQUEST_SPEC
+from components.test_set_ranker import recommend_for, split_requests
 from pipelines.artifacts import latest_artifact_uri, latest_ingestion_report
 from pipelines.recgen_pipeline import PipelineConfig
 from trainer.catalog import read_catalog
@@ -23,14 +22,9 @@ def sample_recommendation(config: PipelineConfig, k: int = 5, shown_history: int
     model_uri = latest_artifact_uri(config, "Model")
     catalog_uri = latest_artifact_uri(config, "RecGenItemCatalog")
     examples_uri = latest_ingestion_report(config)["examples_uri"]
-    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{F.TEST}", "*.gz")))
-    record = next(iter(tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1)))
-    request = {key: tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value
-               for key, value in tf.io.parse_example(record, REQUEST_SPEC).items()}
+    request = next(split_requests(os.path.join(examples_uri, f"Split-{F.TEST}"), batch_size=1))
     recommend = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")).signatures["recommend"]
-    result = recommend(user_id=request[F.USER_ID], history_item_ids=request[F.HISTORY_ITEM_IDS],
-                       history_timestamps=request[F.HISTORY_TIMESTAMPS], timestamp=request[F.TIMESTAMP],
-                       k=tf.constant(k), exclude_item_ids=request[F.SEEN_ITEM_IDS])
+    result = recommend_for(recommend, request, k)
     catalog = read_catalog(catalog_uri)
     titles = {item.decode(): (title.decode() or item.decode()) for item, title in zip(catalog.item_ids, catalog.titles)}
     history = [titles.get(i.decode(), i.decode()) for i in request[F.HISTORY_ITEM_IDS].numpy()[0][-shown_history:]]
