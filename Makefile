@@ -7,7 +7,7 @@ SETUP_STAMP := $(VENV)/.setup-stamp
 RUN_ROOT ?= build/run
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test benchmark lock clean
+.PHONY: setup browser run test benchmark lock clean
 
 setup: $(SETUP_STAMP)
 
@@ -25,7 +25,14 @@ SYNTHETIC_GENERATOR := {"num_layers": 1, "hidden_dim": 64, "intermediate_dim": 1
 run: setup
 	$(BIN)/recgen pipeline run --root $(RUN_ROOT) --generator-config '$(SYNTHETIC_GENERATOR)'
 
-test: setup
+# Headless Chromium for the HTML report test: installed through apt where this user can, else
+# that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	  echo "no headless Chromium (apt-get install chromium): the HTML report screenshot test will skip"
+
+test: setup browser
 	$(BIN)/python -m pytest tests
 
 benchmark: setup

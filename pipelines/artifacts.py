@@ -14,9 +14,9 @@ from components import test_set_explainer, test_set_ranker
 from pipelines.recgen_pipeline import PipelineConfig
 
 
-def latest_artifact_uri(config: PipelineConfig, type_name: str, custom_property: Optional[str] = None,
-                        producer: Optional[str] = None) -> Optional[str]:
-    """The URI of the newest artifact of ``type_name`` (e.g. ``"Examples"``), or None.
+def latest_artifact(config: PipelineConfig, type_name: str, custom_property: Optional[str] = None,
+                    producer: Optional[str] = None):
+    """The newest MLMD artifact of ``type_name`` (e.g. ``"Examples"``), or None.
 
     ``custom_property`` keeps only artifacts that have it (ExampleGen's examples have
     ``source_format``; Transform's, of the same type, do not); ``producer`` only those of
@@ -29,7 +29,14 @@ def latest_artifact_uri(config: PipelineConfig, type_name: str, custom_property:
         artifacts = [a for a in store.store.get_artifacts_by_type(type_name)
                      if (custom_property is None or custom_property in a.custom_properties)
                      and (producer is None or f"{os.sep}{producer}{os.sep}" in a.uri)]
-    return max(artifacts, key=lambda a: a.id).uri if artifacts else None
+    return max(artifacts, key=lambda a: a.id) if artifacts else None
+
+
+def latest_artifact_uri(config: PipelineConfig, type_name: str, custom_property: Optional[str] = None,
+                        producer: Optional[str] = None) -> Optional[str]:
+    """The URI of ``latest_artifact``, or None."""
+    artifact = latest_artifact(config, type_name, custom_property, producer)
+    return artifact.uri if artifact else None
 
 
 def latest_ingestion_report(config: PipelineConfig) -> Optional[dict]:

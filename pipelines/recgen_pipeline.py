@@ -4,11 +4,15 @@ RecGenExampleGen -> StatisticsGen -> ImportSchemaGen (curated schema) -> Example
 -> ValidationGate; after the gate, two branches:
 
 * retrieval: TextEncoderGen (item-text encoder), Transform (trainer/preprocessing.py),
-  RetrievalTrainer (warm-started from the latest blessed model when there is one) and
-  TestSetRanker (top-100 lists of the test split and their accuracy);
+  RetrievalTrainer (warm-started from the latest blessed model when there is one),
+  TestSetRanker (top-100 lists of the test split and their accuracy), RetrievalEvaluator
+  (TFMA against the latest blessed retrieval model) and RetrievalPusher;
 * explanations: GeneratorTransform (review keywords, trainer/generator/preprocessing.py),
-  GeneratorTrainer (keras-hub causal LM) and TestSetExplainer (test-split explanations,
-  text quality next to two baselines).
+  GeneratorTrainer (keras-hub causal LM), TestSetExplainer (test-split explanations,
+  text quality next to two baselines), GeneratorEvaluator and GeneratorPusher.
+
+Each branch's Pusher writes a blessed model as the next version of ``retrieval`` or
+``generator`` under ``serving_base`` (a TF Serving model base).
 
 Example:
     >>> pipeline = create_pipeline(PipelineConfig(data_path="../shared/data/movielens-latest-small",
@@ -28,6 +32,9 @@ from components.example_gen import features as F
 from components.example_gen.component import RecGenExampleGen
 from components.example_gen.features import DEFAULT_HISTORY_LENGTH
 from components.catalog_trainer import GeneratorTrainer, RetrievalTrainer
+from components.evaluation.config import EvaluationConfig, generator_eval_config, retrieval_eval_config
+from components.evaluation.evaluator import RecGenEvaluator
+from components.model_base_pusher import ModelBasePusher
 from components.test_set_explainer import TestSetExplainer
 from components.test_set_ranker import TestSetRanker
 from components.text_encoder.component import TextEncoderGen
@@ -38,6 +45,7 @@ from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
 PIPELINE_NAME = "recgen"
+RETRIEVAL_MODEL, GENERATOR_MODEL = "retrieval", "generator"  # model names in the serving base
 
 
 @dataclasses.dataclass
@@ -54,6 +62,8 @@ class PipelineConfig:
     pipeline_name: str = PIPELINE_NAME
     retrieval: RetrievalConfig = RetrievalConfig()
     generator: GeneratorConfig = GeneratorConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    serving_base: Optional[str] = None  # default: <root>/serving
     train_steps: Optional[int] = None  # a step budget instead of epochs (smoke tests, degraded runs)
     text_encoder_dim: int = 32
     train: bool = True  # False: stop after data validation (ingestion checks)
@@ -62,6 +72,10 @@ class PipelineConfig:
     @property
     def pipeline_root(self) -> str:
         return os.path.join(self.root, "pipeline")
+
+    @property
+    def model_base(self) -> str:
+        return os.path.abspath(self.serving_base or os.path.join(self.root, "serving"))
 
     @property
     def metadata_path(self) -> str:
@@ -98,11 +112,7 @@ def create_retrieval_components(config: PipelineConfig, example_gen, schema_gen,
         disable_statistics=True)
     for component in (text_encoder_gen, transform):
         component.add_upstream_node(validation_gate)
-    latest_blessed_model = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    latest_blessed_model = latest_blessed("RetrievalTrainer", "RetrievalEvaluator")
     trainer = RetrievalTrainer(
         examples=transform.outputs["transformed_examples"], transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"], item_catalog=example_gen.outputs["item_catalog"],
@@ -110,7 +120,26 @@ def create_retrieval_components(config: PipelineConfig, example_gen, schema_gen,
         base_model=latest_blessed_model.outputs["model"], config=config.retrieval,
         train_steps=config.train_steps)
     ranker = TestSetRanker(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
-    return [text_encoder_gen, transform, latest_blessed_model, trainer, ranker]
+    evaluator = RecGenEvaluator(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        baseline_model=latest_blessed_model.outputs["model"], item_catalog=example_gen.outputs["item_catalog"],
+        eval_config=retrieval_eval_config(config.evaluation),
+        example_splits=[config.evaluation.split]).with_id("RetrievalEvaluator")
+    pusher = ModelBasePusher(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=RETRIEVAL_MODEL,
+        warmup_signature="serving_default").with_id("RetrievalPusher")
+    return [text_encoder_gen, transform, latest_blessed_model, trainer, ranker, evaluator, pusher]
+
+
+def latest_blessed(trainer_id: str, evaluator_id: str) -> tfx.dsl.Resolver:
+    """The newest model of ``trainer_id`` that ``evaluator_id`` blessed (none on a first run)."""
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model, producer_component_id=trainer_id),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing,
+                                       producer_component_id=evaluator_id),
+    ).with_id(f"{trainer_id}_latest_blessed")
 
 
 def create_generator_components(config: PipelineConfig, example_gen, schema_gen, validation_gate) -> list:
@@ -128,7 +157,16 @@ def create_generator_components(config: PipelineConfig, example_gen, schema_gen,
         schema=schema_gen.outputs["schema"], item_catalog=example_gen.outputs["item_catalog"],
         config=config.generator, train_steps=config.train_steps)
     explainer = TestSetExplainer(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
-    return [transform, trainer, explainer]
+    latest_blessed_model = latest_blessed("GeneratorTrainer", "GeneratorEvaluator")
+    evaluator = RecGenEvaluator(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        baseline_model=latest_blessed_model.outputs["model"], eval_config=generator_eval_config(config.evaluation),
+        example_splits=[config.evaluation.split]).with_id("GeneratorEvaluator")
+    pusher = ModelBasePusher(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=GENERATOR_MODEL,
+        warmup_signature="explain_examples").with_id("GeneratorPusher")
+    return [transform, trainer, explainer, latest_blessed_model, evaluator, pusher]
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

@@ -62,6 +62,11 @@ def _report(root: str) -> dict:
                        ("format", "events", "users", "items", "examples", "malformed_rows", "examples_uri")}}
     report.update(latest_rankings(config) or {"retrieval": None, "topk_test_path": None})
     report.update(latest_explanations(config) or {"explanations": None, "explanations_test_path": None})
+    from pipelines.evaluation_report import latest_evaluations
+    from pipelines.html_report import write_html_report
+    report["evaluation"] = latest_evaluations(config)
+    if any(report["evaluation"].values()):
+        report["html_report_path"] = write_html_report(report["evaluation"], os.path.join(root, REPORT_FILE))
     return report
 
 
@@ -81,6 +86,41 @@ def _print_report(report: dict) -> None:
     if explanations:
         _print_text_quality(explanations)
         print(f"explanations: {report['explanations_test_path']}")
+    for model_name, evaluation in report.get("evaluation", {}).items():
+        if evaluation:
+            _print_evaluation(model_name, evaluation)
+    if report.get("html_report_path"):
+        print(f"HTML report: {report['html_report_path']}")
+
+
+REPORT_FILE = "report.html"
+EVALUATION_COLUMNS = {"retrieval": ("hr@10", "ndcg@10", "mrr@10", "hr@100", "coverage@10", "ild@10", "novelty@10",
+                                    "gini@10"),
+                      "generator": ("bleu-1", "bleu-4", "rouge-l", "distinct-2", "usr", "personalization")}
+
+
+def _print_evaluation(model_name: str, evaluation: dict) -> None:
+    """The Evaluator's table (candidate, baseline, difference per slice) and its verdict."""
+    from pipelines.html_report import describe_failure
+    against = "last blessed model" if evaluation["has_baseline"] else "floors only"
+    if evaluation["blessed"]:
+        outcome = (f"BLESSED, pushed as version {evaluation['pushed_version']}" if evaluation["pushed"]
+                   else "BLESSED, not pushed")
+    else:
+        outcome = "NOT blessed, not pushed"
+    print(f"Evaluator, {model_name} (against {against}): {outcome}")
+    for failure in evaluation["failed_thresholds"]:
+        print(f"  failed: {describe_failure(failure)}")
+    columns = [column for column in EVALUATION_COLUMNS[model_name]
+               if any(column in roles.get("candidate", {}) for roles in evaluation["slices"].values())]
+    widths = [max(12, len(column) + 2) for column in columns]
+    print("  " + f"{'slice':<34}{'model':<11}{'n':>6}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
+    for name, roles in evaluation["slices"].items():
+        for role in ("candidate", "baseline", "difference"):
+            if role in roles:
+                count = roles.get("candidate", {}).get("example_count", 0)
+                print("  " + f"{name:<34}{role:<11}{count:>6.0f}"
+                      + "".join(f"{roles[role].get(c, float('nan')):>{w}.4f}" for c, w in zip(columns, widths)))
 
 
 TEXT_METRICS = ("bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "usr",

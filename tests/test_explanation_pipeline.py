@@ -125,3 +125,27 @@ def test_no_explanations_leaves_the_generator_branch_out(tmp_path):
     branch = {"GeneratorTransform", "GeneratorTrainer", "TestSetExplainer"}
     assert branch <= ids() and "TestSetRanker" in ids(explain=False)
     assert not branch & ids(explain=False)
+
+
+def test_explain_examples_signature_writes_what_generate_writes_for_the_same_rows(synthetic_generator):
+    """The Evaluator scores ``explain_examples`` (serialized examples); serving calls ``generate``."""
+    config, model_dir, signature = synthetic_generator
+    examples = raw_examples(latest_artifact_uri(config, "Examples", custom_property="source_format"), F.TEST)[:16]
+    users, items, history_lists = zip(*histories(config)[:16])
+    from_examples = tf.saved_model.load(model_dir).signatures["explain_examples"](examples=tf.constant(examples))
+    assert [t.decode() for t in from_examples["explanations"].numpy()] == generate(signature, users, items,
+                                                                                    history_lists)
+
+
+def test_first_run_blesses_the_generator_against_floors_and_pushes_version_1(synthetic_run, capsys):
+    config, _, _ = synthetic_run
+    report = report_json(config, capsys)
+    generator = report["evaluation"]["generator"]
+    assert generator["blessed"] and generator["pushed"] and generator["pushed_version"] == 1
+    assert not generator["has_baseline"]
+    tfma_figures = generator["slices"]["overall"]["candidate"]
+    assert {name: tfma_figures[name] for name in report["explanations"]["generator"] if name in tfma_figures} == \
+        pytest.approx({name: value for name, value in report["explanations"]["generator"].items()
+                       if name in tfma_figures}, abs=1e-9)  # TFMA and TestSetExplainer score the same texts
+    assert tf.io.gfile.exists(os.path.join(config.model_base, "generator", "1", "assets.extra",
+                                           "tf_serving_warmup_requests"))

@@ -47,5 +47,6 @@ class RetrievalConfig(JsonConfig):
     eval_k: int = 10                  # early stopping watches HR@eval_k on the eval split
     seed: int = 42
     refit_on_eval: bool = True        # after early stopping: retrain on train + eval for the best epochs
+    warm_start: bool = True           # start from the last blessed model's weights when there is one
     # Export.
     serving_top_k: int = 100          # k of the serving_default (tf.Example) signature

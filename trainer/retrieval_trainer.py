@@ -77,14 +77,15 @@ class _Training:
         self.epochs = int(np.ceil(steps / self.steps_per_epoch)) if steps else self.config.max_epochs
 
     def new_model(self, train: tf.data.Dataset) -> RetrievalModel:
-        """A fresh, seeded model, warm-started from the base model when there is one."""
+        """A fresh, seeded model, warm-started from the base model when there is one (and
+        ``config.warm_start`` allows it)."""
         tf.keras.utils.set_random_seed(self.config.seed)
         model = RetrievalModel(self.config, self.sizes, text_encoder_layer(self.config, self.custom_config),
                                self.item_probability, self.catalog_features)
         model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
                                                           weight_decay=self.config.weight_decay))
         model.compute_loss(next(iter(train)))  # builds every variable, so warm start can fill them
-        if self.fn_args.base_model:
+        if self.fn_args.base_model and self.config.warm_start:
             warm_start.restore(model, self.fn_args.base_model, self.tft_output)
         return model
 
@@ -124,8 +125,10 @@ def run_fn(fn_args) -> None:
 
     model_dir = os.path.dirname(fn_args.serving_model_dir)
     candidate_embeddings = embed(model.candidate_tower, run.catalog_features)
+    catalog_index = run.catalog_features[P.ITEM_INDEX]
+    training_share = np.where(catalog_index < run.sizes.items, run.item_probability[catalog_index], 0.0)
     export_serving_model(model, run.tft_output, run.catalog, candidate_embeddings, config,
-                         fn_args.serving_model_dir)
+                         fn_args.serving_model_dir, training_share)
     check_servable(fn_args.serving_model_dir)  # fail here, not in TF Serving, on an op it lacks
     warm_start.save(model, run.tft_output, os.path.join(model_dir, warm_start.WARM_START_DIR))
     with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE), "w") as stream:

@@ -11,6 +11,10 @@ Signature ``generate`` (also ``serving_default``), every id raw as in the source
   is seeded per row by ``(seed, user, item)``, so a text does not depend on its batch;
 * outputs ``explanations [b]`` and the ``prompts [b]`` they answer.
 
+Signature ``explain_examples`` takes serialized tf.Examples as ExampleGen writes them
+(``user_id``, ``item_id``, ``history_item_ids``) and decodes with the defaults: the
+Evaluator (TFMA) feeds it eval/test examples.
+
 A bad setting fails the request with ``INVALID_ARGUMENT`` and a message naming it.
 
 Example:
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.example_gen import features as F
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.decoding import DecodingSettings, generate, row_keys
 from trainer.generator.prompts import PromptBuilder
@@ -53,6 +58,15 @@ class GeneratorServingModule(tf.Module):
 
         self.generate = generate_signature
 
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, "examples")])
+        def explain_examples(examples):
+            raw = tf.io.parse_example(examples, {F.USER_ID: tf.io.FixedLenFeature([], tf.string),
+                                                 F.ITEM_ID: tf.io.FixedLenFeature([], tf.string),
+                                                 F.HISTORY_ITEM_IDS: tf.io.VarLenFeature(tf.string)})
+            return generate_signature(raw[F.USER_ID], raw[F.ITEM_ID],
+                                      tf.sparse.to_dense(raw[F.HISTORY_ITEM_IDS], default_value=""))
+        self.explain_examples = explain_examples
+
     def explain(self, user_id, item_id, history_item_ids, settings: DecodingSettings) -> dict:
         prompts = self.prompt_builder(user_id, item_id, history_item_ids)
         explanations = generate(self.causal_lm, self.tokenizer, prompts, row_keys(user_id, item_id), settings,
@@ -65,5 +79,6 @@ def export_generator(causal_lm, tokenizer, prompt_builder: PromptBuilder, config
     """Saves the ``generate`` SavedModel to ``export_dir``; returns the module (for in-process use)."""
     module = GeneratorServingModule(causal_lm, tokenizer, prompt_builder, config)
     tf.saved_model.save(module, export_dir, signatures={"generate": module.generate,
-                                                        "serving_default": module.generate})
+                                                        "serving_default": module.generate,
+                                                        "explain_examples": module.explain_examples})
     return module

@@ -1,0 +1,256 @@
+"""RecGen's custom TFMA metrics, computed per ENGINEERING.md sections 2-3.
+
+TFMA has no whole-catalog top-K ranking metrics, no list-diversity metrics, and its
+BLEU/ROUGE tokenise differently from section 3 (sacrebleu's 13a tokenizer; rouge_score
+drops punctuation), so these are TFMA ``Metric`` classes of our own. They run inside the
+TFX Evaluator like TFMA's built-ins: per slice, for the candidate and the baseline model,
+with thresholds and blessing.
+
+* ``TopKAccuracy``: HR@K, NDCG@K, MRR@K of the label item in the model's top-K list;
+* ``TopKDiversity``: Coverage@K, ILD@K (category multi-hot vectors; NaN without categories),
+  Novelty@K, Gini@K,
+  with item statistics from ``item_statistics.py`` (path given by the Evaluator's executor);
+* ``ExplanationQuality``: BLEU-1/4, ROUGE-1/2/L, Distinct-1/2, USR, personalization of
+  generated explanations against the reference text (``recgen/text_metrics.py``).
+
+A retrieval model's predictions are ``{"item_ids": [K], "scores": [K]}``; positions with a
+non-finite score (excluded items used as filler) are not part of the list.
+
+Example:
+    >>> tfma.MetricConfig(class_name="TopKAccuracy", module=__name__,  # doctest: +SKIP
+    ...                   config=json.dumps({"top_ks": [10, 50]}))
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import apache_beam as beam
+import numpy as np
+from tensorflow_model_analysis import constants
+from tensorflow_model_analysis.metrics import metric_types
+
+from components.evaluation import item_statistics
+from components.example_gen import features as F
+from recgen.text_metrics import text_quality
+
+ITEM_IDS, SCORES, EXPLANATIONS = "item_ids", "scores", "explanations"
+ACCURACY_NAMES = ("hr", "ndcg", "mrr")
+DIVERSITY_NAMES = ("coverage", "ild", "novelty", "gini")
+TEXT_NAMES = ("bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "usr",
+              "personalization")
+
+
+def metric_names(kind: str, top_ks: Sequence[int] = ()) -> List[str]:
+    """Names a metric class writes, e.g. ``metric_names("TopKAccuracy", [10])`` -> ``["hr@10", ...]``."""
+    if kind == "ExplanationQuality":
+        return list(TEXT_NAMES)
+    names = {"TopKAccuracy": ACCURACY_NAMES, "TopKDiversity": DIVERSITY_NAMES}[kind]
+    return [f"{name}@{k}" for k in top_ks for name in names]
+
+
+def _as_text(value) -> str:
+    value = np.asarray(value).reshape(-1)
+    if value.size == 0:
+        return ""
+    first = value[0]
+    return first.decode("utf-8") if isinstance(first, bytes) else str(first)
+
+
+def ranked_list(predictions: dict) -> List[str]:
+    """The recommended item ids of one example, in order, without non-finite-score filler."""
+    items = np.asarray(predictions[ITEM_IDS]).reshape(-1)
+    scores = np.asarray(predictions[SCORES], dtype=np.float64).reshape(-1)
+    return [_as_text(item) for item, score in zip(items, scores) if np.isfinite(score)]
+
+
+def _output(predictions, name: str):
+    """One named model output (TFMA unwraps a signature's only output from its dict)."""
+    return predictions[name] if isinstance(predictions, dict) else predictions
+
+
+class _PerModelCombiner(beam.CombineFn):
+    """Reads one model's predictions and labels out of TFMA's ``StandardMetricInputs``."""
+
+    def __init__(self, keys: Dict[str, metric_types.MetricKey], model_name: str):
+        self._keys, self._model_name = keys, model_name
+
+    def _predictions(self, element: metric_types.StandardMetricInputs):
+        return element.get_by_key(constants.PREDICTIONS_KEY, self._model_name or None)
+
+    def _label(self, element: metric_types.StandardMetricInputs) -> str:
+        return _as_text(element.get_by_key(constants.LABELS_KEY, self._model_name or None))
+
+    def merge_accumulators(self, accumulators: Iterable[dict]) -> dict:
+        accumulators = iter(accumulators)
+        merged = next(accumulators)
+        for accumulator in accumulators:
+            for name, value in accumulator.items():
+                merged[name] = merged[name] + value if not isinstance(value, dict) else _add_counts(
+                    merged[name], value)
+        return merged
+
+
+def _add_counts(first: dict, second: dict) -> dict:
+    for key, count in second.items():
+        first[key] = first.get(key, 0) + count
+    return first
+
+
+def _computations(combiner_class, names: List[str], model_names: Optional[List[str]],
+                  preprocessors=None, **combiner_kwargs) -> metric_types.MetricComputations:
+    """One computation per model (candidate, baseline), each with its own metric keys.
+
+    One metric class writes several names (hr@10, ndcg@10, ...), so their thresholds live in
+    ``MetricsSpec.thresholds`` keyed by name, whose keys TFMA builds with
+    ``example_weighted=None``; these keys match them (examples are never weighted here).
+    """
+    computations = []
+    for model_name in model_names or [""]:
+        keys = {name: metric_types.MetricKey(name=name, model_name=model_name, example_weighted=None)
+                for name in names}
+        computations.append(metric_types.MetricComputation(
+            keys=list(keys.values()), preprocessors=preprocessors,
+            combiner=combiner_class(keys, model_name, **combiner_kwargs)))
+    return computations
+
+
+class _AccuracyCombiner(_PerModelCombiner):
+    def __init__(self, keys, model_name, top_ks: Sequence[int]):
+        super().__init__(keys, model_name)
+        self._top_ks = list(top_ks)
+
+    def create_accumulator(self) -> dict:
+        return {"examples": 0, **{name: 0.0 for name in self._keys}}
+
+    def add_input(self, accumulator: dict, element) -> dict:
+        items, target = ranked_list(self._predictions(element)), self._label(element)
+        rank = items.index(target) + 1 if target in items else math.inf
+        accumulator["examples"] += 1
+        for k in self._top_ks:
+            if rank <= k:
+                accumulator[f"hr@{k}"] += 1.0
+                accumulator[f"ndcg@{k}"] += 1.0 / math.log2(rank + 1)
+                accumulator[f"mrr@{k}"] += 1.0 / rank
+        return accumulator
+
+    def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
+        examples = max(accumulator["examples"], 1)
+        return {key: accumulator[name] / examples for name, key in self._keys.items()}
+
+
+class TopKAccuracy(metric_types.Metric):
+    """HR@K, NDCG@K and MRR@K of the label item in each example's top-K (ENGINEERING.md §3)."""
+
+    def __init__(self, top_ks: Sequence[int] = (10, 50, 100), name: str = "top_k_accuracy"):
+        super().__init__(self._computations, top_ks=list(top_ks), name=name)
+
+    @staticmethod
+    def _computations(top_ks, model_names=None, **_) -> metric_types.MetricComputations:
+        return _computations(_AccuracyCombiner, metric_names("TopKAccuracy", top_ks), model_names, top_ks=top_ks)
+
+
+class _DiversityCombiner(_PerModelCombiner):
+    def __init__(self, keys, model_name, top_ks: Sequence[int], item_statistics_path: str):
+        super().__init__(keys, model_name)
+        self._top_ks, self._path = list(top_ks), item_statistics_path
+        self._statistics: Optional[item_statistics.ItemStatistics] = None
+
+    def setup(self):
+        if self._statistics is None:
+            if not self._path:
+                raise ValueError("TopKDiversity needs item_statistics_path (RecGenEvaluator's executor sets it)")
+            self._statistics = item_statistics.read(self._path)
+
+    def create_accumulator(self) -> dict:
+        zero = {"lists": 0}
+        for k in self._top_ks:
+            zero.update({f"ild_sum@{k}": 0.0, f"ild_lists@{k}": 0, f"novelty_sum@{k}": 0.0, f"listed@{k}": 0,
+                         f"counts@{k}": {}})
+        return zero
+
+    def add_input(self, accumulator: dict, element) -> dict:
+        self.setup()
+        items = ranked_list(self._predictions(element))
+        accumulator["lists"] += 1
+        for k in self._top_ks:
+            top = self._statistics.positions_of(items[:k])
+            distance = self._statistics.intra_list_distance(top)
+            if distance is not None:
+                accumulator[f"ild_sum@{k}"] += distance
+                accumulator[f"ild_lists@{k}"] += 1
+            accumulator[f"novelty_sum@{k}"] += float(self._statistics.self_information[top].sum())
+            accumulator[f"listed@{k}"] += len(top)
+            _add_counts(accumulator[f"counts@{k}"], {int(position): 1 for position in top})
+        return accumulator
+
+    def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
+        self.setup()
+        catalog_size = len(self._statistics.item_ids)
+        output = {}
+        for k in self._top_ks:
+            counts = np.zeros(catalog_size)
+            for position, count in accumulator[f"counts@{k}"].items():
+                counts[position] = count
+            values = {"coverage": np.count_nonzero(counts) / catalog_size,
+                      "ild": (accumulator[f"ild_sum@{k}"] / accumulator[f"ild_lists@{k}"]
+                              if accumulator[f"ild_lists@{k}"] else float("nan")),
+                      "novelty": accumulator[f"novelty_sum@{k}"] / max(accumulator[f"listed@{k}"], 1),
+                      "gini": item_statistics.gini(counts)}
+            output.update({self._keys[f"{name}@{k}"]: float(value) for name, value in values.items()})
+        return output
+
+
+class TopKDiversity(metric_types.Metric):
+    """Coverage@K, ILD@K, Novelty@K and Gini@K over all top-K lists of a slice (ENGINEERING.md §3).
+
+    ``item_statistics_path`` is filled in by ``RecGenEvaluator``'s executor at run time.
+    """
+
+    def __init__(self, top_ks: Sequence[int] = (10, 50, 100), item_statistics_path: str = "",
+                 name: str = "top_k_diversity"):
+        super().__init__(self._computations, top_ks=list(top_ks), item_statistics_path=item_statistics_path,
+                         name=name)
+
+    @staticmethod
+    def _computations(top_ks, item_statistics_path, model_names=None, **_) -> metric_types.MetricComputations:
+        return _computations(_DiversityCombiner, metric_names("TopKDiversity", top_ks), model_names,
+                             top_ks=top_ks, item_statistics_path=item_statistics_path)
+
+
+class _TextCombiner(_PerModelCombiner):
+    def create_accumulator(self) -> dict:
+        return {"rows": []}
+
+    def add_input(self, accumulator: dict, element) -> dict:
+        if not self._label(element).strip():
+            return accumulator  # no reference text to compare with (section 3 scores pairs)
+        features = element.get_by_key(constants.FEATURES_KEY)
+        accumulator["rows"].append((_as_text(features[F.USER_ID]), _as_text(features[F.ITEM_ID]),
+                                    _as_text(_output(self._predictions(element), EXPLANATIONS)), self._label(element)))
+        return accumulator
+
+    def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
+        rows = sorted(accumulator["rows"])  # merge order must not change the figures
+        if not rows:
+            return {key: float("nan") for key in self._keys.values()}
+        users, items, texts, references = zip(*rows)
+        scores = text_quality(users, items, texts, references)
+        return {key: float(scores[name]) for name, key in self._keys.items()}
+
+
+class ExplanationQuality(metric_types.Metric):
+    """BLEU, ROUGE, Distinct, USR and personalization of ``explanations`` against the label text."""
+
+    def __init__(self, name: str = "explanation_quality"):
+        super().__init__(self._computations, name=name)
+
+    @staticmethod
+    def _computations(model_names=None, **_) -> metric_types.MetricComputations:
+        preprocessors = [metric_types.FeaturePreprocessor(feature_keys=[F.USER_ID, F.ITEM_ID])]
+        return _computations(_TextCombiner, metric_names("ExplanationQuality"), model_names,
+                             preprocessors=preprocessors)
+
+
+for _metric in (TopKAccuracy, TopKDiversity, ExplanationQuality):
+    metric_types.register_metric(_metric)

@@ -1,0 +1,128 @@
+"""``ModelBasePusher``: a blessed model into a TF Serving model base, as integer versions.
+
+TFX's Pusher names versions by timestamp; TF Serving serves the highest integer version and
+operators read versions as 1, 2, 3, so this pusher writes ``<serving_base>/<model_name>/<n>/``
+with ``n`` one above the highest version already there. Each push:
+
+1. copies the model's ``Format-Serving`` SavedModel to a hidden temporary directory beside
+   the versions, adds ``assets.extra/tf_serving_warmup_requests`` (``PredictionLog``
+   records built from real examples of ``warmup_split``) and renames it into place, so a
+   polling server never sees half a version;
+2. rewrites ``<serving_base>/models.config`` (a ``ModelServerConfig`` text proto) listing
+   every model in the base, for ``tensorflow_model_server --model_config_file``.
+
+A model that is not blessed is not pushed; the ``PushedModel`` artifact says so
+(``pushed`` = 0) and the report names the failed thresholds from the evaluation.
+
+Example:
+    >>> pusher = ModelBasePusher(model=trainer.outputs["model"],  # doctest: +SKIP
+    ...                          model_blessing=evaluator.outputs["blessing"],
+    ...                          examples=example_gen.outputs["examples"],
+    ...                          serving_base="/srv/models", model_name="retrieval",
+    ...                          warmup_signature="serving_default")
+"""
+
+import os
+import re
+from typing import List
+
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
+from tfx import v1 as tfx
+from tfx.types import artifact_utils
+
+from components.example_gen import features as F
+from recgen.progress import say
+
+MODELS_CONFIG = "models.config"
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+EXAMPLES_INPUT = "examples"  # the serialized-example input of serving_default / explain_examples
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def versions(model_base: str) -> List[int]:
+    """Integer version directories of one model, ascending."""
+    if not tf.io.gfile.isdir(model_base):
+        return []
+    names = [name.rstrip("/") for name in tf.io.gfile.listdir(model_base)]
+    return sorted(int(name) for name in names if name.isdigit())
+
+
+def warmup_records(example_files: List[str], model_name: str, signature: str, count: int) -> List[bytes]:
+    """``count`` PredictionLog records, one serialized example each, for ``signature``."""
+    records = []
+    for serialized in tf.data.TFRecordDataset(example_files, compression_type="GZIP").take(count):
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name, request.model_spec.signature_name = model_name, signature
+        request.inputs[EXAMPLES_INPUT].CopyFrom(tf.make_tensor_proto([serialized.numpy()], dtype=tf.string))
+        records.append(prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+    return records
+
+
+def write_models_config(serving_base: str) -> str:
+    """``models.config`` naming every model directory of the base; returns its path."""
+    config = model_server_config_pb2.ModelServerConfig()
+    for name in sorted(name.rstrip("/") for name in tf.io.gfile.listdir(serving_base)):
+        path = os.path.join(serving_base, name)
+        if tf.io.gfile.isdir(path) and versions(path):
+            entry = config.model_config_list.config.add()
+            entry.name, entry.base_path, entry.model_platform = name, os.path.abspath(path), "tensorflow"
+    path = os.path.join(serving_base, MODELS_CONFIG)
+    temporary = path + ".tmp"
+    with tf.io.gfile.GFile(temporary, "w") as stream:
+        stream.write(text_format.MessageToString(config))
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+    return path
+
+
+def push(serving_model_dir: str, serving_base: str, model_name: str, warmup: List[bytes]) -> int:
+    """Copies a SavedModel in as the next version with its warm-up records; returns the version."""
+    if not _MODEL_NAME.match(model_name):
+        raise ValueError(f"model name {model_name!r} must be letters, digits, '_', '.', '-'")
+    model_base = os.path.join(serving_base, model_name)
+    tf.io.gfile.makedirs(model_base)
+    version = (versions(model_base) or [0])[-1] + 1
+    staging = os.path.join(model_base, f".pushing-{version}")
+    if tf.io.gfile.exists(staging):
+        tf.io.gfile.rmtree(staging)
+    for directory, _, files in tf.io.gfile.walk(serving_model_dir):
+        target = os.path.join(staging, os.path.relpath(directory, serving_model_dir))
+        tf.io.gfile.makedirs(target)
+        for name in files:
+            tf.io.gfile.copy(os.path.join(directory, name), os.path.join(target, name))
+    tf.io.gfile.makedirs(os.path.join(staging, os.path.dirname(WARMUP_FILE)))
+    with tf.io.TFRecordWriter(os.path.join(staging, WARMUP_FILE)) as writer:
+        for record in warmup:
+            writer.write(record)
+    tf.io.gfile.rename(staging, os.path.join(model_base, str(version)))
+    write_models_config(serving_base)
+    return version
+
+
+@tfx.dsl.components.component
+def ModelBasePusher(model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+                    model_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+                    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+                    pushed_model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.PushedModel],
+                    serving_base: tfx.dsl.components.Parameter[str],
+                    model_name: tfx.dsl.components.Parameter[str],
+                    warmup_signature: tfx.dsl.components.Parameter[str],
+                    warmup_split: tfx.dsl.components.Parameter[str] = F.EVAL,
+                    warmup_requests: tfx.dsl.components.Parameter[int] = 8) -> None:
+    """Pushes a blessed model as the next integer version of ``model_name``; skips any other."""
+    pushed_model.set_string_custom_property("model_name", model_name)
+    if not model_blessing.get_int_custom_property("blessed"):
+        pushed_model.set_int_custom_property("pushed", 0)
+        say(f"Pusher: {model_name} NOT pushed: the Evaluator did not bless {model.uri}")
+        return
+    files = sorted(tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([examples], warmup_split), "*.gz")))
+    version = push(os.path.join(model.uri, "Format-Serving"), serving_base, model_name,
+                   warmup_records(files, model_name, warmup_signature, warmup_requests))
+    destination = os.path.join(serving_base, model_name, str(version))
+    pushed_model.set_int_custom_property("pushed", 1)
+    pushed_model.set_int_custom_property("pushed_version", version)
+    pushed_model.set_string_custom_property("pushed_destination", destination)
+    say(f"Pusher: {model_name} version {version} -> {destination}")

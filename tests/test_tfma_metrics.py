@@ -1,0 +1,190 @@
+"""RecGen's custom TFMA metrics, run by TFMA itself on fixtures whose answers are worked out by hand.
+
+The "models" are tiny SavedModels that answer fixed lists / texts per user, so every
+figure below can be checked on paper. The same evaluation configs the pipeline uses
+(``components/evaluation/config.py``) drive TFMA, thresholds and blessing included.
+"""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+
+from components.evaluation import item_statistics
+from components.evaluation.config import (BASELINE, CANDIDATE, EvaluationConfig, generator_eval_config,
+                                          retrieval_eval_config)
+from components.evaluation.evaluator import with_item_statistics
+from tfx.utils import proto_utils
+
+# user -> (target item, history length, top-3 list, scores); u3's last slot is excluded filler (-inf).
+LISTS = {"u1": ("a", 3, ["a", "b", "c"], [3.0, 2.0, 1.0]),
+         "u2": ("c", 12, ["b", "d", "c"], [3.0, 2.0, 1.0]),
+         "u3": ("d", 40, ["a", "b", "d"], [3.0, 2.0, -np.inf])}
+CATEGORIES = {"a": ["rock"], "b": ["rock", "jazz"], "c": ["jazz"], "d": []}
+TRAIN_USERS_PER_ITEM, TRAIN_USERS = {"a": 2, "b": 1, "d": 4}, 4  # c: no training user
+
+
+def _example(**features) -> bytes:
+    feature = {}
+    for key, value in features.items():
+        if isinstance(value, int):
+            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        else:
+            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def _write_examples(path, rows) -> str:
+    with tf.io.TFRecordWriter(path) as writer:
+        for row in rows:
+            writer.write(_example(**row))
+    return path
+
+
+class _FixedLists(tf.Module):
+    """``serving_default``: fixed top-3 per user; ``slice_features``: history bucket, u1's target is head."""
+
+    def __init__(self, lists):
+        super().__init__()
+        users = sorted(lists)
+        self.rows = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(users), tf.range(len(users), dtype=tf.int64)), default_value=0)
+        self.items = tf.constant([lists[user][2] for user in users])
+        self.scores = tf.constant([lists[user][3] for user in users], tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve(self, examples):
+        rows = self.rows.lookup(tf.io.parse_example(examples, {"user_id": tf.io.FixedLenFeature([], tf.string)})[
+            "user_id"])
+        return {"item_ids": tf.gather(self.items, rows), "scores": tf.gather(self.scores, rows)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def slice_features(self, examples):
+        raw = tf.io.parse_example(examples, {"user_id": tf.io.FixedLenFeature([], tf.string),
+                                             "history_length": tf.io.FixedLenFeature([], tf.int64)})
+        bucket = tf.where(raw["history_length"] <= 5, "<=5", tf.where(raw["history_length"] <= 20, "6-20", ">20"))
+        return {"history_length_bucket": bucket,
+                "target_popularity": tf.where(raw["user_id"] == "u1", "head", "tail")}
+
+
+class _FixedTexts(tf.Module):
+    def __init__(self, texts):
+        super().__init__()
+        self.texts = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(texts)), tf.constant(list(texts.values()))), default_value="")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def explain(self, examples):
+        users = tf.io.parse_example(examples, {"user_id": tf.io.FixedLenFeature([], tf.string)})["user_id"]
+        return {"explanations": self.texts.lookup(users)}
+
+
+def _save(module, path, signature_methods) -> str:
+    """Saves ``module`` with ``{signature name: method name}``."""
+    tf.saved_model.save(module, path, signatures={name: getattr(module, method)
+                                                  for name, method in signature_methods.items()})
+    return path
+
+
+def _analyse(eval_config, model_paths, data_path, output_path):
+    """TFMA over the fixture the way TFX's Evaluator calls it; returns (metrics by slice, validation)."""
+    eval_config = tfma.utils.update_eval_config_with_defaults(eval_config, has_baseline=len(model_paths) > 1,
+                                                             rubber_stamp=True)
+    models = [tfma.default_eval_shared_model(model_paths[BASELINE if spec.is_baseline else CANDIDATE],
+                                             model_name=spec.name, eval_config=eval_config)
+              for spec in eval_config.model_specs]  # as TFX's Evaluator does
+    tfma.run_model_analysis(eval_shared_model=models if len(models) > 1 else models[0], eval_config=eval_config,
+                            data_location=data_path, output_path=output_path)
+    by_slice = {}
+    for metrics in tfma.load_metrics(output_path):
+        slice_name = tuple((key.column, key.bytes_value.decode()) for key in metrics.slice_key.single_slice_keys)
+        by_slice[slice_name] = {(item.key.model_name, item.key.name, item.key.is_diff): item.value.double_value.value
+                                for item in metrics.metric_keys_and_values}
+    return by_slice, tfma.load_validation_result(output_path)
+
+
+@pytest.fixture(scope="module")
+def retrieval_fixture(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tfma-retrieval")
+    data = _write_examples(str(root / "examples.tfrecord"),
+                           [{"user_id": user, "item_id": target, "history_length": length}
+                            for user, (target, length, _, _) in LISTS.items()])
+    statistics = item_statistics.ItemStatistics.build(sorted(CATEGORIES), [CATEGORIES[i] for i in sorted(CATEGORIES)],
+                                                      TRAIN_USERS_PER_ITEM, TRAIN_USERS)
+    statistics_path = root / "item_statistics.json"
+    statistics_path.write_text(statistics.to_json())
+    eval_config = tfma.EvalConfig()
+    proto_utils.json_to_proto(with_item_statistics(proto_utils.proto_to_json(
+        retrieval_eval_config(EvaluationConfig(top_ks=(1, 3), retrieval_floors={"hr@3": 0.5}, retrieval_max_drops={}))),
+        str(statistics_path)), eval_config)
+    model = _save(_FixedLists(LISTS), str(root / "candidate"),
+                  {"serving_default": "serve", "slice_features": "slice_features"})
+    return root, data, eval_config, model
+
+
+def test_ranking_and_diversity_metrics_match_hand_computation(retrieval_fixture):
+    root, data, eval_config, model = retrieval_fixture
+    metrics, validation = _analyse(eval_config, {CANDIDATE: model}, data, str(root / "alone"))
+    overall = {name: value for (_, name, _), value in metrics[()].items()}
+    # Ranks: u1 1, u2 3, u3 miss (its d has score -inf: excluded filler, not a hit).
+    assert overall["example_count"] == 3
+    assert overall["hr@1"] == pytest.approx(1 / 3) and overall["hr@3"] == pytest.approx(2 / 3)
+    assert overall["ndcg@3"] == pytest.approx((1 + 1 / math.log2(4)) / 3)
+    assert overall["mrr@3"] == pytest.approx((1 + 1 / 3) / 3)
+    # Top-1 lists a, b, a; top-3 lists abc, bdc, ab.
+    assert overall["coverage@1"] == pytest.approx(2 / 4) and overall["coverage@3"] == pytest.approx(1.0)
+    assert overall["gini@1"] == pytest.approx((-3 * 0 - 1 * 0 + 1 * 1 + 3 * 2) / (4 * 3))  # counts 0,0,1,2
+    # -log2 p: a 1 bit (2 of 4 users), b 2 bits, c log2(5) (no user: 1/(4+1)), d 0 bits.
+    assert overall["novelty@1"] == pytest.approx((1 + 2 + 1) / 3)
+    assert overall["novelty@3"] == pytest.approx((1 + 2 + math.log2(5) + 2 + 0 + math.log2(5) + 1 + 2) / 8)
+    near = 1 - 1 / math.sqrt(2)  # rock vs rock+jazz; d has no categories, so its pairs are left out
+    assert math.isnan(overall["ild@1"])  # one item per list: no pair anywhere
+    assert overall["ild@3"] == pytest.approx(((near + 1 + near) / 3 + near + near) / 3)  # abc, b-c of bdc, ab
+    assert metrics[(("target_popularity", "head"),)][("", "hr@1", False)] == 1.0
+    assert metrics[(("history_length_bucket", ">20"),)][("", "hr@3", False)] == 0.0
+    assert validation.validation_ok  # hr@3 = 2/3 is above its floor of 0.5
+
+
+def test_blessing_fails_when_worse_than_the_baseline_by_more_than_allowed(retrieval_fixture, tmp_path):
+    root, data, _, model = retrieval_fixture
+    better = dict(LISTS, u2=("c", 12, ["c", "b", "d"], [3.0, 2.0, 1.0]))  # u2's target moves to rank 1
+    baseline = _save(_FixedLists(better), str(tmp_path / "baseline"),
+                     {"serving_default": "serve", "slice_features": "slice_features"})
+    config = EvaluationConfig(top_ks=(1, 3), retrieval_floors={"hr@3": 0.5},
+                              retrieval_max_drops={"hr@1": 0.1, "hr@3": 0.0})
+    statistics_path = str(root / "item_statistics.json")
+    eval_config = tfma.EvalConfig()
+    proto_utils.json_to_proto(with_item_statistics(proto_utils.proto_to_json(retrieval_eval_config(config)),
+                                                   statistics_path), eval_config)
+    metrics, validation = _analyse(eval_config, {CANDIDATE: model, BASELINE: baseline}, data, str(tmp_path / "out"))
+    assert metrics[()][(CANDIDATE, "hr@1", True)] == pytest.approx(1 / 3 - 2 / 3)
+    assert not validation.validation_ok
+    failed = {failure.metric_key.name for per_slice in validation.metric_validations_per_slice
+              for failure in per_slice.failures}
+    assert failed == {"hr@1"}  # hr@3 is equal (both 2/3), above its floor and within its drop
+
+
+def test_explanation_quality_metric_matches_hand_computation(tmp_path):
+    data = _write_examples(str(tmp_path / "examples.tfrecord"),
+                           [{"user_id": "u1", "item_id": "i1", "summary": "great strings"},
+                            {"user_id": "u2", "item_id": "i1", "summary": "nice strings"}])
+    model = _save(_FixedTexts({"u1": "great strings", "u2": "great strings"}), str(tmp_path / "generator"),
+                  {"explain_examples": "explain"})
+    metrics, validation = _analyse(generator_eval_config(EvaluationConfig()), {CANDIDATE: model}, data,
+                                   str(tmp_path / "out"))
+    overall = {name: value for (_, name, _), value in metrics[()].items()}
+    # Unigrams: 3 of 4 generated match (great, strings, strings; "great" only once in u2's reference).
+    assert overall["bleu-1"] == pytest.approx(75.0)
+    assert overall["rouge-1"] == pytest.approx(75.0) and overall["rouge-l"] == pytest.approx(75.0)
+    assert overall["distinct-1"] == pytest.approx(2 / 4) and overall["distinct-2"] == pytest.approx(1 / 2)
+    assert overall["usr"] == 0.5 and overall["personalization"] == 0.0
+    assert validation.validation_ok
+
+
+def test_diversity_metric_without_item_statistics_names_what_is_missing(retrieval_fixture, tmp_path):
+    root, data, _, model = retrieval_fixture
+    with pytest.raises(Exception, match="item_statistics_path"):
+        _analyse(retrieval_eval_config(EvaluationConfig(top_ks=(1,))), {CANDIDATE: model}, data, str(tmp_path))
