@@ -201,6 +201,24 @@ def test_training_does_not_depend_on_what_ran_before_in_the_process(synthetic_ru
     np.testing.assert_array_equal(embeddings[0], embeddings[1])
 
 
+def test_warm_start_weights_are_the_early_stopped_models_not_the_refit_on_eval(synthetic_run, tmp_path):
+    """A next run selects its epochs on eval; weights refit on those eval events would bias it."""
+    from trainer import warm_start
+    from trainer.retrieval_trainer import run_fn
+    config, _, _ = synthetic_run
+    saved = []
+    for refit in (True, False):
+        serving_dir = str(tmp_path / f"refit-{refit}" / "Format-Serving")
+        run_fn(retrieval_fn_args(config, config.retrieval.replace(refit_on_eval=refit, max_epochs=2),
+                                 base_model=None, serving_model_dir=serving_dir))
+        saved.append(np.load(os.path.join(os.path.dirname(serving_dir), warm_start.WARM_START_DIR,
+                                          warm_start.WEIGHTS_FILE)))
+    with_refit, without_refit = saved
+    assert set(with_refit.files) == set(without_refit.files)
+    for name in with_refit.files:
+        np.testing.assert_array_equal(with_refit[name], without_refit[name], err_msg=name)
+
+
 def test_progress_log_has_every_component_finishing(synthetic_run):
     """The progress lines come from these log records; a reset absl level once silenced them."""
     config, _, _ = synthetic_run

@@ -102,6 +102,10 @@ def run_fn(fn_args) -> None:
     The refit mirrors how the baselines are scored: hyperparameters chosen on eval,
     then the test split ranked by a model that has also learned from eval events
     (the test target's history includes them). The test split is never trained on.
+
+    The warm-start weights the next run starts from are the early-stopped model's, saved
+    before the refit: a next run warm-started from weights that had seen the eval events
+    would select its epochs on events it already fitted.
     """
     tf.get_logger().setLevel("ERROR")  # Keras warns that towers taking a config have no get_config
     run = _Training(fn_args)
@@ -116,6 +120,8 @@ def run_fn(fn_args) -> None:
     run.fit(model, train, run.epochs, [stopping])
     say(f"Trainer: best eval HR@{config.eval_k} {stopping.best_metrics.get(f'hr@{config.eval_k}', 0):.4f} "
         f"at epoch {stopping.best_epoch}")
+    model_dir = os.path.dirname(fn_args.serving_model_dir)
+    warm_start.save(model, run.tft_output, os.path.join(model_dir, warm_start.WARM_START_DIR))
     if config.refit_on_eval and stopping.best_epoch > 0:
         say(f"Trainer: refitting on train + eval events for {stopping.best_epoch} epochs")
         train_and_eval = training_dataset(list(fn_args.train_files) + list(fn_args.eval_files),
@@ -123,14 +129,12 @@ def run_fn(fn_args) -> None:
         model = run.new_model(train_and_eval)
         run.fit(model, train_and_eval, stopping.best_epoch)
 
-    model_dir = os.path.dirname(fn_args.serving_model_dir)
     candidate_embeddings = embed(model.candidate_tower, run.catalog_features)
     catalog_index = run.catalog_features[P.ITEM_INDEX]
     training_share = np.where(catalog_index < run.sizes.items, run.item_probability[catalog_index], 0.0)
     export_serving_model(model, run.tft_output, run.catalog, candidate_embeddings, config,
                          fn_args.serving_model_dir, training_share)
     check_servable(fn_args.serving_model_dir)  # fail here, not in TF Serving, on an op it lacks
-    warm_start.save(model, run.tft_output, os.path.join(model_dir, warm_start.WARM_START_DIR))
     with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE), "w") as stream:
         json.dump({"config": json.loads(config.to_json()), "best_epoch": stopping.best_epoch,
                    "best_eval": stopping.best_metrics, "refit_on_eval": config.refit_on_eval,
