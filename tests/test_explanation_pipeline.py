@@ -143,6 +143,7 @@ def test_first_run_blesses_the_generator_against_floors_and_pushes_version_1(syn
     generator = report["evaluation"]["generator"]
     assert generator["blessed"] and generator["pushed"] and generator["pushed_version"] == 1
     assert not generator["has_baseline"]
+    assert {"target_popularity=head", "target_popularity=tail"} <= set(generator["slices"])
     tfma_figures = generator["slices"]["overall"]["candidate"]
     assert {name: tfma_figures[name] for name in report["explanations"]["generator"] if name in tfma_figures} == \
         pytest.approx({name: value for name, value in report["explanations"]["generator"].items()

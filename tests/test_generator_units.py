@@ -16,6 +16,7 @@ from trainer.catalog import Catalog
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.decoding import (DecodingSettings, _core_slice_update, banned_ngram_logits,
                                         filtered_log_probs, tidy)
+from trainer.evaluation_slices import EvaluationSlices
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, top_terms
 from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
@@ -141,7 +142,8 @@ def tiny_model(tmp_path_factory):
     inputs, labels, weights = training_batch(tokenizer, tf.constant(prompts), tf.constant(references), TINY)
     causal_lm.fit(inputs, labels, sample_weight=weights, epochs=60, batch_size=32, verbose=0)
     export_dir = str(tmp_path_factory.mktemp("generator") / "serving")
-    module = export_generator(causal_lm, tokenizer, builder, TINY, export_dir)
+    module = export_generator(causal_lm, tokenizer, builder, TINY, EvaluationSlices(np.array([b"i1"], object)),
+                              export_dir)
     return causal_lm, tokenizer, module, export_dir
 
 

@@ -44,8 +44,20 @@ def _write_examples(path, rows) -> str:
     return path
 
 
-class _FixedLists(tf.Module):
-    """``serving_default``: fixed top-3 per user; ``slice_features``: history bucket, u1's target is head."""
+class _FixedSlices(tf.Module):
+    """``slice_features``: history bucket from ``history_length``; only u1's target counts as head."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def slice_features(self, examples):
+        raw = tf.io.parse_example(examples, {"user_id": tf.io.FixedLenFeature([], tf.string),
+                                             "history_length": tf.io.FixedLenFeature([], tf.int64, default_value=0)})
+        bucket = tf.where(raw["history_length"] <= 5, "<=5", tf.where(raw["history_length"] <= 20, "6-20", ">20"))
+        return {"history_length_bucket": bucket,
+                "target_popularity": tf.where(raw["user_id"] == "u1", "head", "tail")}
+
+
+class _FixedLists(_FixedSlices):
+    """``serving_default``: a fixed top-3 per user."""
 
     def __init__(self, lists):
         super().__init__()
@@ -61,16 +73,10 @@ class _FixedLists(tf.Module):
             "user_id"])
         return {"item_ids": tf.gather(self.items, rows), "scores": tf.gather(self.scores, rows)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def slice_features(self, examples):
-        raw = tf.io.parse_example(examples, {"user_id": tf.io.FixedLenFeature([], tf.string),
-                                             "history_length": tf.io.FixedLenFeature([], tf.int64)})
-        bucket = tf.where(raw["history_length"] <= 5, "<=5", tf.where(raw["history_length"] <= 20, "6-20", ">20"))
-        return {"history_length_bucket": bucket,
-                "target_popularity": tf.where(raw["user_id"] == "u1", "head", "tail")}
 
+class _FixedTexts(_FixedSlices):
+    """``explain_examples``: a fixed text per user."""
 
-class _FixedTexts(tf.Module):
     def __init__(self, texts):
         super().__init__()
         self.texts = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
@@ -172,7 +178,7 @@ def test_explanation_quality_metric_matches_hand_computation(tmp_path):
                            [{"user_id": "u1", "item_id": "i1", "summary": "great strings"},
                             {"user_id": "u2", "item_id": "i1", "summary": "nice strings"}])
     model = _save(_FixedTexts({"u1": "great strings", "u2": "great strings"}), str(tmp_path / "generator"),
-                  {"explain_examples": "explain"})
+                  {"explain_examples": "explain", "slice_features": "slice_features"})
     metrics, validation = _analyse(generator_eval_config(EvaluationConfig()), {CANDIDATE: model}, data,
                                    str(tmp_path / "out"))
     overall = {name: value for (_, name, _), value in metrics[()].items()}
@@ -181,6 +187,8 @@ def test_explanation_quality_metric_matches_hand_computation(tmp_path):
     assert overall["rouge-1"] == pytest.approx(75.0) and overall["rouge-l"] == pytest.approx(75.0)
     assert overall["distinct-1"] == pytest.approx(2 / 4) and overall["distinct-2"] == pytest.approx(1 / 2)
     assert overall["usr"] == 0.5 and overall["personalization"] == 0.0
+    head = {name: value for (_, name, _), value in metrics[(("target_popularity", "head"),)].items()}
+    assert head["example_count"] == 1 and head["bleu-1"] == pytest.approx(100.0)  # u1's text is its reference
     assert validation.validation_ok
 
 

@@ -13,9 +13,7 @@ Signatures (every input raw, exactly as in the source data):
 * ``candidate_embedding``: ``item_id``, ``item_title``, ``item_categories [b, c]``,
   ``item_description`` -> ``embedding``;
 * ``slice_features``: serialized tf.Examples -> the Evaluator's slicing features
-  ``history_length_bucket`` (``"<=5"``, ``"6-20"``, ``">20"`` events before the target) and
-  ``target_popularity`` (``"head"``: the target is among the 20 % of catalog items with the
-  most training events; else ``"tail"``). TFMA reads them as transformed features.
+  (``trainer/evaluation_slices.py``).
 
 Example:
     >>> export_serving_model(model, tft_output, catalog, config, "/tmp/model")  # doctest: +SKIP
@@ -30,13 +28,11 @@ from components.example_gen import features as F
 from trainer import preprocessing as P
 from trainer.catalog import Catalog, raw_item_features
 from trainer.config import RetrievalConfig
+from trainer.evaluation_slices import EvaluationSlices, head_item_ids
 from trainer.raw_features import as_sparse_column, as_sparse_lists, as_sparse_lists_like
 
 _STRINGS, _INTS = tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)
 _STRING_LISTS, _INT_LISTS = tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None, None], tf.int64)
-HEAD_SHARE = 0.2  # share of the catalog, by training events, that counts as "head"
-HISTORY_BUCKETS = ((5, "<=5"), (20, "6-20"))  # (upper bound, name); longer histories are ">20"
-LONG_HISTORY = ">20"
 _QUERY_SIGNATURE = dict(user_id=_STRINGS, history_item_ids=_STRING_LISTS,
                         history_timestamps=_INT_LISTS, timestamp=_INTS)
 
@@ -45,7 +41,7 @@ class RetrievalServingModule(tf.Module):
     """What the Pusher ships: raw request in, whole-catalog top-k out."""
 
     def __init__(self, model, tft_layer, catalog: Catalog, candidate_embeddings: np.ndarray,
-                 raw_feature_spec: dict, config: RetrievalConfig, head_item_ids: np.ndarray):
+                 raw_feature_spec: dict, config: RetrievalConfig, head_ids: np.ndarray):
         super().__init__()
         self.query_tower, self.candidate_tower = model.query_tower, model.candidate_tower
         self.tft_layer = tft_layer
@@ -55,8 +51,7 @@ class RetrievalServingModule(tf.Module):
         self.catalog_positions = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             self.candidate_ids, tf.range(len(catalog), dtype=tf.int64)), default_value=-1)
         self._raw_feature_spec = raw_feature_spec
-        self.head_items = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(head_item_ids.astype(object)), tf.ones([len(head_item_ids)], tf.int64)), default_value=0)
+        self.evaluation_slices = EvaluationSlices(head_ids)
         self._serving_top_k = config.serving_top_k
 
     def _embed_queries(self, raw: dict) -> tf.Tensor:
@@ -107,28 +102,10 @@ class RetrievalServingModule(tf.Module):
         return {"embedding": self.candidate_tower({key: transformed[key] for key in P.CANDIDATE_FEATURES},
                                                   training=False)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def slice_features(self, examples):
-        raw = tf.io.parse_example(examples, {
-            F.ITEM_ID: tf.io.FixedLenFeature([], tf.string),
-            F.HISTORY_LENGTH: tf.io.FixedLenFeature([], tf.int64, default_value=0)})
-        length = raw[F.HISTORY_LENGTH]
-        bucket = tf.fill(tf.shape(length), LONG_HISTORY)
-        for upper, name in reversed(HISTORY_BUCKETS):
-            bucket = tf.where(length <= upper, name, bucket)
-        head = self.head_items.lookup(raw[F.ITEM_ID]) > 0
-        return {"history_length_bucket": bucket, "target_popularity": tf.where(head, "head", "tail")}
-
     def signatures(self) -> dict:
         return {"recommend": self.recommend, "serving_default": self.serve_examples,
                 "query_embedding": self.query_embedding, "candidate_embedding": self.candidate_embedding,
-                "slice_features": self.slice_features}
-
-
-def head_item_ids(item_ids: np.ndarray, training_events: np.ndarray) -> np.ndarray:
-    """The ``HEAD_SHARE`` of catalog items with the most training events (ties: lower id first)."""
-    order = np.lexsort((np.arange(len(item_ids)), -np.asarray(training_events)))
-    return item_ids[order[:int(np.ceil(HEAD_SHARE * len(item_ids)))]]
+                "slice_features": self.evaluation_slices.slice_features}
 
 
 def export_serving_model(model, tft_output, catalog: Catalog, candidate_embeddings: np.ndarray,

@@ -66,6 +66,11 @@ def _model_specs(**spec) -> list:
     return [tfma.ModelSpec(name=CANDIDATE, **spec), tfma.ModelSpec(name=BASELINE, is_baseline=True, **spec)]
 
 
+def _slicing_specs() -> list:
+    """Overall, then one slice per value of each ``slice_features`` output."""
+    return [tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURE_KEYS]
+
+
 def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
     return tfma.MetricConfig(class_name=class_name, module=tfma_metrics.__name__, config=json.dumps(kwargs))
 
@@ -76,7 +81,7 @@ def retrieval_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
     return tfma.EvalConfig(
         model_specs=_model_specs(signature_name="serving_default", label_key=F.ITEM_ID,
                                  preprocessing_function_names=[SLICE_FEATURES_SIGNATURE]),
-        slicing_specs=[tfma.SlicingSpec()] + [tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURE_KEYS],
+        slicing_specs=_slicing_specs(),
         metrics_specs=[tfma.MetricsSpec(
             metrics=[tfma.MetricConfig(class_name="ExampleCount"),
                      _metric("TopKAccuracy", top_ks=list(config.top_ks)),
@@ -85,10 +90,12 @@ def retrieval_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
 
 
 def generator_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
-    """Text quality of the ``explain_examples`` explanations against each example's summary."""
+    """Text quality of the ``explain_examples`` explanations against each example's summary, with
+    the same slices as retrieval."""
     return tfma.EvalConfig(
-        model_specs=_model_specs(signature_name="explain_examples", label_key=F.SUMMARY),
-        slicing_specs=[tfma.SlicingSpec()],
+        model_specs=_model_specs(signature_name="explain_examples", label_key=F.SUMMARY,
+                                 preprocessing_function_names=[SLICE_FEATURES_SIGNATURE]),
+        slicing_specs=_slicing_specs(),
         metrics_specs=[tfma.MetricsSpec(
             metrics=[tfma.MetricConfig(class_name="ExampleCount"), _metric("ExplanationQuality")],
             per_slice_thresholds=_thresholds(config.generator_floors, config.generator_max_drops))])

@@ -13,7 +13,8 @@ Signature ``generate`` (also ``serving_default``), every id raw as in the source
 
 Signature ``explain_examples`` takes serialized tf.Examples as ExampleGen writes them
 (``user_id``, ``item_id``, ``history_item_ids``) and decodes with the defaults: the
-Evaluator (TFMA) feeds it eval/test examples.
+Evaluator (TFMA) feeds it eval/test examples; ``slice_features`` gives its slices
+(``trainer/evaluation_slices.py``).
 
 A bad setting fails the request with ``INVALID_ARGUMENT`` and a message naming it.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from components.example_gen import features as F
+from trainer.evaluation_slices import EvaluationSlices
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.decoding import DecodingSettings, generate, row_keys
 from trainer.generator.prompts import PromptBuilder
@@ -35,9 +37,11 @@ from trainer.generator.prompts import PromptBuilder
 class GeneratorServingModule(tf.Module):
     """What the Pusher ships for explanations: ids in, explanation strings out."""
 
-    def __init__(self, causal_lm, tokenizer, prompt_builder: PromptBuilder, config: GeneratorConfig):
+    def __init__(self, causal_lm, tokenizer, prompt_builder: PromptBuilder, config: GeneratorConfig,
+                 evaluation_slices: EvaluationSlices):
         super().__init__()
         self.causal_lm, self.tokenizer, self.prompt_builder = causal_lm, tokenizer, prompt_builder
+        self.evaluation_slices = evaluation_slices
         self._config = config
         @tf.function(input_signature=[
             tf.TensorSpec([None], tf.string, "user_id"), tf.TensorSpec([None], tf.string, "item_id"),
@@ -75,10 +79,11 @@ class GeneratorServingModule(tf.Module):
 
 
 def export_generator(causal_lm, tokenizer, prompt_builder: PromptBuilder, config: GeneratorConfig,
-                     export_dir: str) -> GeneratorServingModule:
+                     evaluation_slices: EvaluationSlices, export_dir: str) -> GeneratorServingModule:
     """Saves the ``generate`` SavedModel to ``export_dir``; returns the module (for in-process use)."""
-    module = GeneratorServingModule(causal_lm, tokenizer, prompt_builder, config)
+    module = GeneratorServingModule(causal_lm, tokenizer, prompt_builder, config, evaluation_slices)
     tf.saved_model.save(module, export_dir, signatures={"generate": module.generate,
                                                         "serving_default": module.generate,
-                                                        "explain_examples": module.explain_examples})
+                                                        "explain_examples": module.explain_examples,
+                                                        "slice_features": evaluation_slices.slice_features})
     return module

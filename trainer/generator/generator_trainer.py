@@ -28,6 +28,7 @@ from serving.op_check import check_servable
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog
 from trainer.data import matching_files
 from trainer.generator.config import GeneratorConfig
+from trainer.evaluation_slices import EvaluationSlices, head_item_ids, training_event_counts
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, read_keyword_tables
 from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
@@ -114,7 +115,8 @@ def run_fn(fn_args) -> None:
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     train_files, eval_files = matching_files(fn_args.train_files), matching_files(fn_args.eval_files)
     tables = read_keyword_tables(train_files, tft_output, config)
-    builder = PromptBuilder.from_tables(read_catalog(fn_args.custom_config[ITEM_CATALOG_URI]), tables, config)
+    catalog = read_catalog(fn_args.custom_config[ITEM_CATALOG_URI])
+    builder = PromptBuilder.from_tables(catalog, tables, config)
     train_pairs = explanation_pairs(train_files, builder, tables)
     eval_pairs = explanation_pairs(eval_files, builder, None)
     if not len(train_pairs[0]) or not len(eval_pairs[0]):
@@ -125,7 +127,8 @@ def run_fn(fn_args) -> None:
         f"{len(tables.item_scores):,} items with review keywords")
     causal_lm, tokenizer = start_model(config, np.concatenate(train_pairs))
     history = train(causal_lm, tokenizer, train_pairs, eval_pairs, config)
-    export_generator(causal_lm, tokenizer, builder, config, fn_args.serving_model_dir)
+    slices = EvaluationSlices(head_item_ids(catalog.item_ids, training_event_counts(train_files, catalog.item_ids)))
+    export_generator(causal_lm, tokenizer, builder, config, slices, fn_args.serving_model_dir)
     check_servable(fn_args.serving_model_dir)
     model_dir = os.path.dirname(fn_args.serving_model_dir)
     save_preset(causal_lm, tokenizer, os.path.join(model_dir, PRESET_DIR))
