@@ -82,3 +82,22 @@ def model_evaluation(config: PipelineConfig, model_name: str) -> Optional[dict]:
 
 def latest_evaluations(config: PipelineConfig) -> Dict[str, Optional[dict]]:
     return {name: model_evaluation(config, name) for name in COMPONENTS}
+
+
+def outcome(evaluation: dict) -> str:
+    """``"BLESSED, pushed as version 2"``, ``"BLESSED, not pushed"`` or ``"NOT blessed, not pushed"``."""
+    if not evaluation["blessed"]:
+        return "NOT blessed, not pushed"
+    return f"BLESSED, pushed as version {evaluation['pushed_version']}" if evaluation["pushed"] else "BLESSED, not pushed"
+
+
+def compared_with(evaluation: dict) -> str:
+    return "last blessed model" if evaluation["has_baseline"] else "floors only"
+
+
+def describe_failure(failure: dict) -> str:
+    """E.g. ``"hr@10 (overall): change vs baseline -0.1200, threshold {'absolute': -0.01, ...}"``."""
+    kind = "change vs baseline" if failure["against_baseline"] else "value"
+    value = "missing" if failure["value"] is None else f"{failure['value']:.4f}"
+    bound = failure["threshold"].get("changeThreshold") or failure["threshold"].get("valueThreshold")
+    return f"{failure['metric']} ({failure['slice']}): {kind} {value}, threshold {bound}"

@@ -20,7 +20,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 from components.evaluation.tfma_metrics import TEXT_NAMES  # noqa: E402
-from pipelines.evaluation_report import OVERALL  # noqa: E402
+from pipelines.evaluation_report import OVERALL, compared_with, describe_failure, outcome  # noqa: E402
 
 RETRIEVAL_COLUMNS = ("example_count", "hr@10", "ndcg@10", "mrr@10", "hr@50", "hr@100", "coverage@10", "ild@10",
                      "novelty@10", "gini@10")
@@ -106,25 +106,14 @@ def metric_table(slices: Dict[str, Dict[str, Dict[str, float]]], columns: Iterab
 
 def verdict(model_name: str, evaluation: dict) -> str:
     """One paragraph: blessed or not (and why), pushed where."""
-    against = "the last blessed model" if evaluation["has_baseline"] else "the floors (no blessed model yet)"
-    if evaluation["blessed"]:
-        text = f'<p class="ok"><b>{model_name}: BLESSED</b> against {against}; '
-        text += (f'pushed as version {evaluation["pushed_version"]} to '
-                 f'{html.escape(str(evaluation["pushed_destination"]))}.</p>' if evaluation["pushed"]
-                 else "not pushed.</p>")
-        return text
+    css = "ok" if evaluation["blessed"] else "bad"
+    text = (f'<p class="{css}"><b>{model_name}: {outcome(evaluation)}</b> '
+            f'(against {compared_with(evaluation)})')
+    if evaluation["pushed"]:
+        return text + f' to {html.escape(str(evaluation["pushed_destination"]))}.</p>'
     failures = "".join(f"<li>{html.escape(describe_failure(failure))}</li>"
                        for failure in evaluation["failed_thresholds"])
-    return (f'<p class="bad"><b>{model_name}: NOT blessed</b> against {against}; not pushed. '
-            f"Failed thresholds:</p><ul>{failures}</ul>")
-
-
-def describe_failure(failure: dict) -> str:
-    """E.g. ``"hr@10 (overall): change vs baseline -0.1200, allowed {'absolute': -0.01, ...}"``."""
-    kind = "change vs baseline" if failure["against_baseline"] else "value"
-    value = "missing" if failure["value"] is None else f"{failure['value']:.4f}"
-    bound = failure["threshold"].get("changeThreshold") or failure["threshold"].get("valueThreshold")
-    return f"{failure['metric']} ({failure['slice']}): {kind} {value}, threshold {bound}"
+    return text + (f". Failed thresholds:</p><ul>{failures}</ul>" if failures else ".</p>")
 
 
 def render(evaluations: Dict[str, Optional[dict]], title: str) -> str:

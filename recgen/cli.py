@@ -101,14 +101,8 @@ EVALUATION_COLUMNS = {"retrieval": ("hr@10", "ndcg@10", "mrr@10", "hr@100", "cov
 
 def _print_evaluation(model_name: str, evaluation: dict) -> None:
     """The Evaluator's table (candidate, baseline, difference per slice) and its verdict."""
-    from pipelines.html_report import describe_failure
-    against = "last blessed model" if evaluation["has_baseline"] else "floors only"
-    if evaluation["blessed"]:
-        outcome = (f"BLESSED, pushed as version {evaluation['pushed_version']}" if evaluation["pushed"]
-                   else "BLESSED, not pushed")
-    else:
-        outcome = "NOT blessed, not pushed"
-    print(f"Evaluator, {model_name} (against {against}): {outcome}")
+    from pipelines.evaluation_report import compared_with, describe_failure, outcome
+    print(f"Evaluator, {model_name} (against {compared_with(evaluation)}): {outcome(evaluation)}")
     for failure in evaluation["failed_thresholds"]:
         print(f"  failed: {describe_failure(failure)}")
     columns = [column for column in EVALUATION_COLUMNS[model_name]

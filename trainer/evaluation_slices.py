@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.example_gen import features as F
+from trainer.raw_features import user_item_pairs
 
 HEAD_SHARE = 0.2  # share of the catalog, by training events, that counts as "head"
 HISTORY_BUCKETS = ((5, "<=5"), (20, "6-20"))  # (upper bound, name); longer histories are LONG_HISTORY
@@ -34,11 +35,9 @@ def training_event_counts(train_files, item_ids: np.ndarray) -> np.ndarray:
     """Training events of each catalog item, counted in raw (ExampleGen) train examples."""
     position = {item: n for n, item in enumerate(item_ids.tolist())}
     counts = np.zeros(len(item_ids))
-    records = tf.data.TFRecordDataset(list(train_files), compression_type="GZIP").batch(4096)
-    for batch in records.map(lambda b: tf.io.parse_example(b, {F.ITEM_ID: tf.io.FixedLenFeature([], tf.string)})):
-        for item in batch[F.ITEM_ID].numpy().tolist():
-            if item in position:
-                counts[position[item]] += 1
+    for _, item in user_item_pairs(train_files):
+        if item in position:
+            counts[position[item]] += 1
     return counts
 
 

@@ -12,7 +12,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator
+from typing import Dict, Iterable, Iterator, Tuple
 
 import tensorflow as tf
 
@@ -33,6 +33,14 @@ def dense_example_batches(files: Iterable[str], batch_size: int) -> Iterator[Dic
     for batch in records.map(lambda b: tf.io.parse_example(b, _REQUEST_SPEC)):
         yield {key: (tf.sparse.to_dense(value, default_value="" if value.dtype == tf.string else 0)
                      if isinstance(value, tf.SparseTensor) else value) for key, value in batch.items()}
+
+
+def user_item_pairs(files: Iterable[str], batch_size: int = 4096) -> Iterator[Tuple[bytes, bytes]]:
+    """``(user_id, item_id)`` of every raw example (gzipped TFRecords), in file order."""
+    spec = {F.USER_ID: tf.io.FixedLenFeature([], tf.string), F.ITEM_ID: tf.io.FixedLenFeature([], tf.string)}
+    records = tf.data.TFRecordDataset(list(files), compression_type="GZIP").batch(batch_size)
+    for batch in records.map(lambda b: tf.io.parse_example(b, spec)):
+        yield from zip(batch[F.USER_ID].numpy().tolist(), batch[F.ITEM_ID].numpy().tolist())
 
 
 def as_sparse_column(values: tf.Tensor) -> tf.SparseTensor:

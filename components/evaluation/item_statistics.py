@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
+from trainer.raw_features import user_item_pairs
 
 
 @dataclasses.dataclass
@@ -94,11 +94,7 @@ def read(path: str) -> ItemStatistics:
 
 def users_per_item(train_files: Sequence[str]) -> tuple:
     """``({item_id: distinct training users}, distinct training users)`` from raw train examples."""
-    spec = {F.USER_ID: tf.io.FixedLenFeature([], tf.string), F.ITEM_ID: tf.io.FixedLenFeature([], tf.string)}
-    pairs = set()
-    records = tf.data.TFRecordDataset(list(train_files), compression_type="GZIP").batch(4096)
-    for batch in records.map(lambda b: tf.io.parse_example(b, spec)):
-        pairs.update(zip(batch[F.USER_ID].numpy().tolist(), batch[F.ITEM_ID].numpy().tolist()))
+    pairs = set(user_item_pairs(train_files))
     counts: Dict[str, int] = {}
     for _, item in pairs:
         counts[item.decode("utf-8")] = counts.get(item.decode("utf-8"), 0) + 1
