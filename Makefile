@@ -7,7 +7,7 @@ SETUP_STAMP := $(VENV)/.setup-stamp
 RUN_ROOT ?= build/run
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup browser run test benchmark lock clean
+.PHONY: setup browser redis run test benchmark lock protos clean
 
 setup: $(SETUP_STAMP)
 
@@ -22,8 +22,20 @@ $(SETUP_STAMP): requirements.lock setup.py
 # The full pipeline on the synthetic default data set. Its reviews are templated, so a small
 # generator learns them in a few epochs (the default one is sized for real reviews).
 SYNTHETIC_GENERATOR := {"num_layers": 1, "hidden_dim": 64, "intermediate_dim": 128, "max_epochs": 5}
+# Then serves the pushed models (`recgen serve`, in the background) and asks the running service
+# for a recommendation with explanations, records an event, and asks again: the list changes.
+SAMPLE_USER := user_000000
 run: setup
 	$(BIN)/recgen pipeline run --root $(RUN_ROOT) --generator-config '$(SYNTHETIC_GENERATOR)'
+	@$(BIN)/recgen serve --root $(RUN_ROOT) > $(RUN_ROOT)/serve.log 2>&1 & server=$$!; \
+	  trap 'kill $$server 2>/dev/null' EXIT; \
+	  echo "serving $(RUN_ROOT)/serving (log: $(RUN_ROOT)/serve.log); asking the service for user $(SAMPLE_USER):"; \
+	  $(BIN)/recgen recommend --user $(SAMPLE_USER) --k 5 --explain --wait 300 && \
+	  top=$$($(BIN)/recgen recommend --user $(SAMPLE_USER) --k 1 --json | $(BIN)/python -c \
+	    'import json, sys; print(json.load(sys.stdin)["items"][0]["item_id"])') && \
+	  $(BIN)/recgen event add --user $(SAMPLE_USER) --item $$top --type purchase && \
+	  echo "after that purchase, without retraining:" && \
+	  $(BIN)/recgen recommend --user $(SAMPLE_USER) --k 5
 
 # Headless Chromium for the HTML report test: installed through apt where this user can, else
 # that one test skips and says why.
@@ -32,7 +44,14 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
 	  echo "no headless Chromium (apt-get install chromium): the HTML report screenshot test will skip"
 
-test: setup browser
+# redis-server for the Redis event store tests: installed through apt where this user can, else
+# those tests skip and say why.
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; } || \
+	  echo "no redis-server (apt-get install redis-server): the Redis event store tests will skip"
+
+test: setup browser redis
 	$(BIN)/python -m pytest tests
 
 benchmark: setup
@@ -44,6 +63,12 @@ lock:
 	$(BIN)/uv pip compile requirements.in --override requirements-overrides.txt \
 	  --python-version 3.10 --python-platform x86_64-manylinux_2_36 \
 	  --custom-compile-command "make lock" --quiet -o requirements.lock
+
+# Regenerates the Python modules of serving/protos/*.proto (they are committed; a test checks
+# they match). grpcio-tools is pinned in requirements.in.
+protos: setup
+	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --grpc_python_out=. serving/protos/recommendation.proto
+	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. serving/protos/batching_parameters.proto
 
 clean:
 	rm -rf build .pytest_cache

@@ -23,7 +23,6 @@ Example:
 """
 
 import os
-import re
 from typing import List
 
 import tensorflow as tf
@@ -35,19 +34,8 @@ from tfx.types import artifact_utils
 
 from components.example_gen import features as F
 from recgen.progress import say
-
-MODELS_CONFIG = "models.config"
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-EXAMPLES_INPUT = "examples"  # the serialized-example input of serving_default / explain_examples
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def versions(model_base: str) -> List[int]:
-    """Integer version directories of one model, ascending."""
-    if not tf.io.gfile.isdir(model_base):
-        return []
-    names = [name.rstrip("/") for name in tf.io.gfile.listdir(model_base)]
-    return sorted(int(name) for name in names if name.isdigit())
+from serving.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
+from serving.query_examples import EXAMPLES_INPUT
 
 
 def warmup_records(example_files: List[str], model_name: str, signature: str, count: int) -> List[bytes]:
@@ -80,8 +68,7 @@ def write_models_config(serving_base: str) -> str:
 
 def push(serving_model_dir: str, serving_base: str, model_name: str, warmup: List[bytes]) -> int:
     """Copies a SavedModel in as the next version with its warm-up records; returns the version."""
-    if not _MODEL_NAME.match(model_name):
-        raise ValueError(f"model name {model_name!r} must be letters, digits, '_', '.', '-'")
+    check_model_name(model_name)
     model_base = os.path.join(serving_base, model_name)
     tf.io.gfile.makedirs(model_base)
     version = (versions(model_base) or [0])[-1] + 1

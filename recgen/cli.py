@@ -5,6 +5,8 @@
     recgen pipeline run [--data PATH] [--format F] --root DIR [--retrieval-config JSON]
                         [--generator-config JSON] [--train-steps N] [--no-explanations]
     recgen pipeline report --root DIR [--json]
+    recgen serve --root DIR ...; recgen recommend --user U ...; recgen event add|history ...
+                        (recgen/serve_cli.py)
 
 Errors in the input (a missing path, an unknown format, too many malformed rows,
 data anomalies) end the command with exit status 1 and a message naming the cause.
@@ -21,6 +23,7 @@ from recgen.data import FORMATS, DataError, open_source
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.progress import say
+from recgen.serve_cli import add_serving_commands
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
 
@@ -210,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--root", required=True)
     report.add_argument("--json", action="store_true", help="print one JSON object")
     report.set_defaults(handler=_pipeline_report)
+    add_serving_commands(commands)
     return parser
 
 

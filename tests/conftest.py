@@ -1,9 +1,14 @@
 """Shared test setup: the Keras 2 switch before TensorFlow, and paths to ../shared/data."""
+import os
 from pathlib import Path
 
 import pytest
 
 import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before any test imports TensorFlow)
+from recgen.serve_cli import ONEDNN_VARIABLE
+
+# The serving tests run model servers in this process: oneDNN off, as `recgen serve` does.
+os.environ[ONEDNN_VARIABLE] = "0"
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MOVIELENS_SMALL = SHARED_DATA / "movielens-latest-small"

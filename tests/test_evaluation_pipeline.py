@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen import features as F
-from components.model_base_pusher import MODELS_CONFIG, WARMUP_FILE, versions
+from serving.model_base import MODELS_CONFIG, WARMUP_FILE, versions
 from pipelines.evaluation_report import latest_evaluations
 from pipelines.html_report import write_html_report
 from pipelines.local_runner import run_pipeline

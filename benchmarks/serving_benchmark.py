@@ -1,0 +1,115 @@
+"""Recommendation service load on loopback: QPS and p50/p99 latency per concurrency; prints a table.
+
+Starts ``recgen serve --root ROOT`` (RecGen's model server + the recommendation service, a fresh
+SQLite store seeded from the run's histories) in its own process, then this process is the
+client: ``N`` threads each send ``Recommend`` back to back for ``--seconds`` (after a one-second
+warm-up), cycling through the run's users. Modes: without explanations, and with
+``--explain-count`` explanations per call. Usage:
+
+    .venv/bin/python benchmarks/serving_benchmark.py [--root build/run] [--seconds 10] [--clients 1 8 32]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+import psutil
+
+import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+
+def start_server(root: str, workdir: str):
+    log_path = os.path.join(workdir, "serve.log")
+    log = open(log_path, "w+")
+    process = subprocess.Popen([sys.executable, "-m", "recgen.cli", "serve", "--root", root,
+                                "--store", os.path.join(workdir, "events.db"), "--grpc-port", "0", "--rest-port", "0",
+                                "--service-grpc-port", "0", "--service-rest-port", "0"],
+                               stdout=log, stderr=subprocess.STDOUT)
+    while process.poll() is None:
+        log.seek(0)
+        ready = re.search(r"recommendation service: gRPC (\S+),.*\(ready\)", log.read())
+        if ready:
+            return process, ready.group(1)
+        time.sleep(0.5)
+    log.seek(0)
+    raise SystemExit(f"recgen serve exited:\n{log.read()[-3000:]}")
+
+
+def run_cell(address: str, users: list, clients: int, seconds: float, explain_count: int) -> dict:
+    """Latencies (ms) of every call completed in the measured window, and the failures."""
+    import grpc
+    from serving.protos import recommendation_pb2 as pb
+    from serving.protos import recommendation_pb2_grpc
+    stub = recommendation_pb2_grpc.RecommendationServiceStub(grpc.insecure_channel(address))
+    latencies, failures = [], []
+    start_measuring = time.monotonic() + 1.0
+    stop_at = start_measuring + seconds
+
+    def client(offset: int):
+        number = offset
+        while time.monotonic() < stop_at:
+            request = pb.RecommendRequest(user_id=users[number % len(users)], k=10, explain=explain_count > 0,
+                                          explain_count=explain_count)
+            number += clients
+            began = time.monotonic()
+            try:
+                stub.Recommend(request, timeout=30)
+            except grpc.RpcError as error:
+                failures.append(error.code().name)
+                continue
+            if began >= start_measuring:
+                latencies.append(1000 * (time.monotonic() - began))
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"latencies": np.array(latencies), "failures": failures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", default="build/run", help="a pipeline root with pushed models (make run)")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--explain-count", type=int, default=5)
+    args = parser.parse_args()
+    from serving.history_import import training_events
+    from pipelines.artifacts import latest_ingestion_report
+    from pipelines.recgen_pipeline import PipelineConfig
+    examples_uri = latest_ingestion_report(PipelineConfig(data_path="", root=args.root))["examples_uri"]
+    users = sorted({event.user_id for event in training_events(examples_uri)})
+    with tempfile.TemporaryDirectory() as workdir:
+        server, address = start_server(args.root, workdir)
+        peak_rss = 0
+        rows = []
+        try:
+            for explain_count in (0, args.explain_count):
+                for clients in args.clients:
+                    cell = run_cell(address, users, clients, args.seconds, explain_count)
+                    peak_rss = max(peak_rss, psutil.Process(server.pid).memory_info().rss)
+                    latencies = cell["latencies"]
+                    rows.append((f"{explain_count} explanations" if explain_count else "no explanations", clients,
+                                 len(latencies), len(latencies) / args.seconds, np.percentile(latencies, 50),
+                                 np.percentile(latencies, 99), len(cell["failures"])))
+                    print(f"  measured: {rows[-1][0]}, {clients} clients", file=sys.stderr, flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+    print(f"Recommend on loopback, k=10, {len(users):,} users, {args.seconds:.0f} s per row, "
+          f"{os.cpu_count()} cores; server peak RSS {peak_rss / 2 ** 20:,.0f} MiB")
+    print("| mode | clients | requests | QPS | p50 ms | p99 ms | failed |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for mode, clients, count, qps, p50, p99, failed in rows:
+        print(f"| {mode} | {clients} | {count:,} | {qps:,.1f} | {p50:.1f} | {p99:.1f} | {failed} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""``recgen serve``, ``recgen recommend`` and ``recgen event``: the serving commands.
+
+    recgen serve --root DIR [--host H] [--store URL] [--token T] [--model-server HOST:PORT]
+    recgen recommend --user U [--k 10] [--explain] [--diversity D] [--event ITEM ...] [--json]
+    recgen event add --user U --item I [--type view] [--timestamp T] [--text S] [--event-id ID]
+    recgen event history --user U [--limit N]
+
+``serve`` starts the TF-Serving-compatible model server on ``DIR/serving`` (unless
+``--model-server`` names one already running, e.g. stock TF Serving) and the recommendation
+service in front of it, seeded with the histories of the latest run under ``DIR``. The other
+commands are thin gRPC clients of the service. A token (``--token`` or ``RECGEN_TOKEN``) makes
+the service refuse writes without it, and makes the clients send it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+
+DEFAULT_SERVICE = "127.0.0.1:8600"
+TOKEN_VARIABLE = "RECGEN_TOKEN"
+# TF 2.16's oneDNN kernels corrupt the heap when one model runs concurrently at different batch
+# sizes (abort "corrupted double-linked list" in MklFusedBatchNormOp, found by the push-under-load
+# test). Stock TF Serving's builds do not use oneDNN either; the variable must be set before
+# TensorFlow is imported.
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+
+
+def _serve(args) -> int:
+    os.environ[ONEDNN_VARIABLE] = "0"
+    from recgen.progress import say
+    from serving.batching import BatchingOptions
+    from serving.event_store import open_event_store
+    from serving.history_import import import_training_histories
+    from serving.model_client import ModelClient
+    from serving.model_server import ModelServer, ModelServerOptions
+    from serving.recommendation_service import RecommendationServer, ServiceAddress
+    from serving.recommender import Recommender, RecommenderOptions
+
+    from recgen.data import DataError
+    if args.root is None and (args.model_server is None or args.store is None):
+        raise DataError("serve needs --root, or both --model-server and --store")
+    model_server = None
+    model_address = args.model_server
+    if model_address is None:
+        try:
+            batching = BatchingOptions.from_file(args.batching_parameters) if args.batching_parameters \
+                else BatchingOptions()
+            model_server = ModelServer(ModelServerOptions(
+                base_dir=os.path.join(args.root, "serving"), host=args.host, grpc_port=args.grpc_port,
+                rest_port=args.rest_port, batching=None if args.no_batching else batching)).start()
+        except ValueError as error:  # a bad batching file or models.config
+            raise DataError(str(error)) from None
+        model_address = f"127.0.0.1:{model_server.grpc_port}" if args.host == "0.0.0.0" else model_server.grpc_address
+        say(f"model server: gRPC {model_server.grpc_address}, REST {args.host}:{model_server.rest_port}")
+    store = open_event_store(args.store or os.path.join(args.root, "serving-state", "events.db"))
+    imported = import_training_histories(store, args.root) if args.root else 0
+    say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
+    recommender = Recommender(store, ModelClient(model_address),
+                              RecommenderOptions(token=args.token or os.environ.get(TOKEN_VARIABLE) or None))
+    service = RecommendationServer(recommender, ServiceAddress(
+        host=args.host, grpc_port=args.service_grpc_port, rest_port=args.service_rest_port)).start()
+    say(f"recommendation service: gRPC {service.grpc_address}, REST {args.host}:{service.rest_port} (ready)")
+    stopped = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopped.set())
+    stopped.wait()
+    service.stop()
+    if model_server:
+        model_server.stop()
+    store.close()
+    return 0
+
+
+def _stub(args):
+    import grpc
+    from serving.protos import recommendation_pb2_grpc
+    return recommendation_pb2_grpc.RecommendationServiceStub(grpc.insecure_channel(args.address))
+
+
+def _call(args, method: str, request, metadata=()):
+    """The service's answer, retried while it is still starting (``--wait`` seconds)."""
+    import grpc
+    from recgen.data import DataError
+    give_up = time.monotonic() + args.wait
+    while True:
+        try:
+            return getattr(_stub(args), method)(request, timeout=args.timeout, metadata=metadata)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.UNAVAILABLE and time.monotonic() < give_up:
+                time.sleep(1.0)
+                continue
+            raise DataError(f"{method} at {args.address}: {error.code().name}: {error.details()}") from None
+
+
+def _print(message, as_json: bool) -> None:
+    from google.protobuf import json_format
+    print(json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True)) if as_json else message)
+
+
+def _recommend(args) -> int:
+    from serving.protos import recommendation_pb2 as pb
+    request = pb.RecommendRequest(user_id=args.user, k=args.k, explain=args.explain,
+                                  recent_events=[pb.Event(item_id=item, type="view") for item in args.event])
+    if args.diversity is not None:
+        request.diversity = args.diversity
+    response = _call(args, "Recommend", request)
+    if args.json:
+        _print(response, True)
+        return 0
+    print(f"recommendations for user {response.user_id} ({response.source}, "
+          f"retrieval v{response.retrieval_model_version}, {response.history_length} history events):")
+    for rank, item in enumerate(response.items, 1):
+        print(f"  {rank}. {item.item_id}  (score {item.score:.3f})")
+        if item.explanation:
+            print(f"     \"{item.explanation}\"")
+    return 0
+
+
+def _token_metadata(args):
+    token = args.token or os.environ.get(TOKEN_VARIABLE)
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def _event_add(args) -> int:
+    from serving.protos import recommendation_pb2 as pb
+    event = pb.Event(event_id=args.event_id or str(uuid.uuid4()), user_id=args.user, item_id=args.item,
+                     timestamp=args.timestamp, type=args.type, text=args.text)
+    response = _call(args, "RecordEvent", pb.RecordEventRequest(event=event), _token_metadata(args))
+    print(f"event {event.event_id}: {'stored' if response.created else 'already stored'} "
+          f"(log sequence {response.sequence})")
+    return 0
+
+
+def _event_history(args) -> int:
+    from serving.protos import recommendation_pb2 as pb
+    response = _call(args, "GetHistory", pb.GetHistoryRequest(user_id=args.user, limit=args.limit))
+    if args.json:
+        _print(response, True)
+        return 0
+    for event in response.events:
+        print(f"{event.timestamp}  {event.type:<14} {event.item_id}" + (f"  \"{event.text}\"" if event.text else ""))
+    return 0
+
+
+def _client_options(parser) -> None:
+    parser.add_argument("--address", default=DEFAULT_SERVICE, help=f"recommendation service (default {DEFAULT_SERVICE})")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds for the call")
+    parser.add_argument("--wait", type=float, default=0.0, help="seconds to keep retrying while the service starts")
+    parser.add_argument("--json", action="store_true", help="print the response as JSON")
+
+
+def add_serving_commands(commands) -> None:
+    """Adds ``serve``, ``recommend`` and ``event`` to the ``recgen`` parser's subcommands."""
+    serve = commands.add_parser("serve", help="serve the latest pushed models and the recommendation service")
+    serve.add_argument("--root", help="pipeline root: models in ROOT/serving, histories from its latest run "
+                                      "(optional with --model-server and --store)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
+    serve.add_argument("--grpc-port", type=int, default=8500)
+    serve.add_argument("--rest-port", type=int, default=8501)
+    serve.add_argument("--service-grpc-port", type=int, default=8600)
+    serve.add_argument("--service-rest-port", type=int, default=8601)
+    serve.add_argument("--store", help="sqlite:///path/events.db or redis://host:port/db "
+                                       "(default SQLite in ROOT/serving-state)")
+    serve.add_argument("--token", help=f"bearer token writes must carry (default ${TOKEN_VARIABLE})")
+    serve.add_argument("--model-server", metavar="HOST:PORT",
+                       help="use this TF Serving gRPC endpoint instead of starting RecGen's model server")
+    serve.add_argument("--batching-parameters", metavar="FILE", help="TF Serving batching parameters file")
+    serve.add_argument("--no-batching", action="store_true", help="run every model request on its own")
+    serve.set_defaults(handler=_serve)
+
+    recommend = commands.add_parser("recommend", help="ask the running service for recommendations")
+    recommend.add_argument("--user", required=True)
+    recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--explain", action="store_true", help="explain the first items")
+    recommend.add_argument("--diversity", type=float, help="MMR weight 0..1 (default: the service's)")
+    recommend.add_argument("--event", action="append", default=[], metavar="ITEM",
+                           help="a request-time view of ITEM (repeatable; not stored)")
+    _client_options(recommend)
+    recommend.set_defaults(handler=_recommend)
+
+    event = commands.add_parser("event", help="record or list a user's events").add_subparsers(
+        dest="event_command", required=True)
+    add = event.add_parser("add", help="record one event (idempotent by --event-id)")
+    add.add_argument("--user", required=True)
+    add.add_argument("--item", required=True)
+    add.add_argument("--type", default="view")
+    add.add_argument("--timestamp", type=int, default=0, help="Unix seconds (default now)")
+    add.add_argument("--text", default="")
+    add.add_argument("--event-id", help="client event id (default a new UUID)")
+    add.add_argument("--token", help=f"bearer token (default ${TOKEN_VARIABLE})")
+    _client_options(add)
+    add.set_defaults(handler=_event_add)
+    history = event.add_parser("history", help="a user's stored events, oldest first")
+    history.add_argument("--user", required=True)
+    history.add_argument("--limit", type=int, default=0)
+    _client_options(history)
+    history.set_defaults(handler=_event_history)

@@ -1,0 +1,199 @@
+"""The recommendation service's online event store: durable, idempotent by client event id.
+
+Two backends share this interface: SQLite (one service process, the default) and Redis (several
+replicas sharing one server). ``open_event_store`` picks one by URL.
+
+Example:
+    >>> store = open_event_store("sqlite:///tmp/recgen/events.db")  # doctest: +SKIP
+    >>> store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))  # doctest: +SKIP
+    (StoredEvent(event_id='e1', user_id='u1', item_id='i9', ..., sequence=1), True)
+"""
+import abc
+import dataclasses
+import threading
+import time
+import urllib.parse
+from typing import Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
+
+CONTENT_FIELDS = ("user_id", "item_id", "timestamp", "event_type", "text")
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEvent:
+    """One user event; ``sequence`` is its place in the store's log (0: imported, not logged)."""
+    event_id: str
+    user_id: str
+    item_id: str
+    timestamp: int
+    event_type: str
+    text: str = ""
+    sequence: int = 0
+
+
+class EventConflict(ValueError):
+    """An event id recorded again with different content."""
+
+
+def check_same(stored: StoredEvent, event: StoredEvent) -> StoredEvent:
+    """Returns ``stored`` when ``event`` has the same content, else raises EventConflict."""
+    for field in CONTENT_FIELDS:
+        if getattr(stored, field) != getattr(event, field):
+            raise EventConflict(f"event {event.event_id!r} is already stored with {field}="
+                                f"{getattr(stored, field)!r}, not {getattr(event, field)!r}")
+    return stored
+
+
+def distinct_first(item_ids: Iterable[str], limit: int) -> List[str]:
+    """The first ``limit`` distinct ids, in order (reads ``item_ids`` no further than needed)."""
+    seen: Dict[str, None] = {}
+    for item_id in item_ids:
+        if len(seen) >= limit:
+            break
+        seen.setdefault(item_id)
+    return list(seen)
+
+
+def rank_popular(window: Mapping[str, Tuple[int, int]], all_time_top: Sequence[Tuple[str, int]],
+                 k: int) -> List[Tuple[str, int]]:
+    """The popular-and-recent list from ``window`` (item -> (count in window, all-time count))
+    and ``all_time_top`` (the 2k most popular items of all time, (item, count)):
+    window count, then all-time count, then item id; filled from all time with count 0."""
+    ranked = sorted(window, key=lambda item: (-window[item][0], -window[item][1], item))[:k]
+    fill = sorted((pair for pair in all_time_top if pair[0] not in window), key=lambda p: (-p[1], p[0]))
+    return [(item, window[item][0]) for item in ranked] + [(item, 0) for item, _ in fill[:k - len(ranked)]]
+
+
+class TimedCache:
+    """Remembers each computed value for ``seconds`` (0: computes every time); thread-safe."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._values: Dict[Hashable, Tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            expires, value = self._values.get(key, (0.0, None))
+        if now < expires:
+            return value  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            self._values[key] = (now + self.seconds, value)
+        return value
+
+
+class EventStore(abc.ABC):
+    """Where the service keeps user events: histories, the retraining log, popularity."""
+
+    @abc.abstractmethod
+    def record(self, event: StoredEvent) -> Tuple[StoredEvent, bool]:
+        """Stores one event durably before returning; idempotent by ``event_id``.
+
+        Returns the stored event (a new one with the next log sequence 1, 2, 3, ...) and whether
+        it is new; the same id with other content raises EventConflict.
+
+        >>> store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))  # doctest: +SKIP
+        (StoredEvent(event_id='e1', ..., sequence=1), True)
+        >>> store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))  # doctest: +SKIP
+        (StoredEvent(event_id='e1', ..., sequence=1), False)
+        """
+
+    @abc.abstractmethod
+    def import_events(self, events: Iterable[StoredEvent]) -> int:
+        """Bulk-imports known histories (sequence 0, not in the log); ids already stored are
+        skipped as they are. Returns how many were new.
+
+        >>> store.import_events([StoredEvent("t1", "u1", "i3", 1690000000, "rating")])  # doctest: +SKIP
+        1
+        """
+
+    @abc.abstractmethod
+    def history(self, user_id: str, limit: int) -> List[StoredEvent]:
+        """The user's latest ``limit`` events, oldest first (by timestamp, then insertion).
+
+        >>> [e.item_id for e in store.history("u1", 2)]  # doctest: +SKIP
+        ['i3', 'i9']
+        """
+
+    @abc.abstractmethod
+    def seen_item_ids(self, user_id: str, limit: int) -> List[str]:
+        """At most ``limit`` distinct items of the user's events, most recent first.
+
+        >>> store.seen_item_ids("u1", 10)  # doctest: +SKIP
+        ['i9', 'i3']
+        """
+
+    @abc.abstractmethod
+    def popular_recent(self, k: int, window_seconds: int) -> List[Tuple[str, int]]:
+        """The cold-start list: ``(item_id, count in window)`` for the k items with the most
+        events at timestamps >= newest timestamp - ``window_seconds``, ties by all-time count,
+        then item id; filled with the all-time most popular. May be a few seconds old.
+
+        >>> store.popular_recent(2, 86400)  # doctest: +SKIP
+        [('i9', 1), ('i3', 0)]
+        """
+
+    @abc.abstractmethod
+    def events_since(self, sequence: int, limit: int) -> List[StoredEvent]:
+        """The retraining log: at most ``limit`` recorded events after ``sequence``, in order.
+
+        >>> [e.sequence for e in store.events_since(0, 10)]  # doctest: +SKIP
+        [1]
+        """
+
+    @abc.abstractmethod
+    def meta_get(self, key: str) -> Optional[str]:
+        """A bookkeeping value, or None.
+
+        >>> store.meta_get("imported")  # doctest: +SKIP
+        'train-2024-05-01'
+        """
+
+    @abc.abstractmethod
+    def meta_set(self, key: str, value: str) -> None:
+        """Stores a bookkeeping value.
+
+        >>> store.meta_set("imported", "train-2024-05-01")  # doctest: +SKIP
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Releases the connection."""
+
+    def __enter__(self) -> "EventStore":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def open_event_store(url: str, **options) -> EventStore:
+    """``sqlite:///abs/path/events.db`` or a file path: SQLite; ``redis://host:port/db``: Redis.
+    ``options`` go to the backend's constructor.
+
+    >>> open_event_store("redis://127.0.0.1:6379/0", prefix="recgen:")  # doctest: +SKIP
+    <serving.redis_event_store.RedisEventStore object at ...>
+    """
+    if "://" not in url:
+        if not url:
+            raise ValueError("event store URL is empty: give sqlite:///path/events.db, a path or redis://host:port/db")
+        from serving.sqlite_event_store import SQLiteEventStore
+        return SQLiteEventStore(url, **options)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "sqlite":
+        if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
+            raise ValueError(f"malformed SQLite URL {url!r}: expected sqlite:///absolute/path/events.db")
+        from serving.sqlite_event_store import SQLiteEventStore
+        return SQLiteEventStore(parts.path, **options)
+    if parts.scheme in ("redis", "rediss"):
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if not parts.hostname or not port_ok or not (parts.path.strip("/") or "0").isdigit():
+            raise ValueError(f"malformed Redis URL {url!r}: expected redis://host:port/db (db a number)")
+        from serving.redis_event_store import RedisEventStore
+        return RedisEventStore(url, **options)
+    raise ValueError(f"unsupported event store URL {url!r}: use sqlite:///path/events.db or redis://host:port/db")

@@ -1,0 +1,55 @@
+"""The serialized tf.Examples RecGen's service sends to the models: one contract for both sides.
+
+TF Serving batches a signature only when every input has a batch dimension, so the
+recommendation service calls the fully batched signatures ``recommend_examples`` (retrieval)
+and ``explain_examples`` (generator), each over serialized tf.Examples. The retrieval export
+parses with ``QUERY_FEATURE_SPEC``; the service builds examples with ``query_example`` and
+``explain_example``.
+
+Example:
+    >>> serialized = query_example("u1", ["i1", "i2"], [100, 200], 300, exclude=["i9"])
+    >>> tf.io.parse_example([serialized], QUERY_FEATURE_SPEC)["timestamp"].numpy()
+    array([300])
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import tensorflow as tf
+
+from components.example_gen import features as F
+
+EXCLUDE_ITEM_IDS = "exclude_item_ids"
+EXAMPLES_INPUT = "examples"  # the input name of every serialized-example signature
+
+QUERY_FEATURE_SPEC = {
+    F.USER_ID: tf.io.FixedLenFeature([], tf.string, default_value=""),
+    F.HISTORY_ITEM_IDS: tf.io.VarLenFeature(tf.string),
+    F.HISTORY_TIMESTAMPS: tf.io.VarLenFeature(tf.int64),
+    F.TIMESTAMP: tf.io.FixedLenFeature([], tf.int64, default_value=0),
+    EXCLUDE_ITEM_IDS: tf.io.VarLenFeature(tf.string),
+}
+
+
+def _bytes(values: Sequence[str]) -> tf.train.Feature:
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode("utf-8") for v in values]))
+
+
+def _ints(values: Sequence[int]) -> tf.train.Feature:
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
+
+
+def query_example(user_id: str, history_item_ids: Sequence[str], history_timestamps: Sequence[int],
+                  timestamp: int, exclude: Sequence[str] = ()) -> bytes:
+    """A ``recommend_examples`` request row: history oldest first, request time in Unix seconds."""
+    return tf.train.Example(features=tf.train.Features(feature={
+        F.USER_ID: _bytes([user_id]), F.HISTORY_ITEM_IDS: _bytes(history_item_ids),
+        F.HISTORY_TIMESTAMPS: _ints(history_timestamps), F.TIMESTAMP: _ints([timestamp]),
+        EXCLUDE_ITEM_IDS: _bytes(exclude)})).SerializeToString()
+
+
+def explain_example(user_id: str, item_id: str, history_item_ids: Sequence[str]) -> bytes:
+    """An ``explain_examples`` request row: why ``user_id`` may like ``item_id``."""
+    return tf.train.Example(features=tf.train.Features(feature={
+        F.USER_ID: _bytes([user_id]), F.ITEM_ID: _bytes([item_id]),
+        F.HISTORY_ITEM_IDS: _bytes(history_item_ids)})).SerializeToString()
