@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Optional
 
 import numpy as np
 import psutil
@@ -42,7 +43,8 @@ def start_server(root: str, workdir: str):
     raise SystemExit(f"recgen serve exited:\n{log.read()[-3000:]}")
 
 
-def run_cell(address: str, users: list, clients: int, seconds: float, explain_count: int) -> dict:
+def run_cell(address: str, users: list, clients: int, seconds: float, explain_count: int,
+             diversity: Optional[float]) -> dict:
     """Latencies (ms) of every call completed in the measured window, and the failures."""
     import grpc
     from serving.protos import recommendation_pb2 as pb
@@ -57,6 +59,8 @@ def run_cell(address: str, users: list, clients: int, seconds: float, explain_co
         while time.monotonic() < stop_at:
             request = pb.RecommendRequest(user_id=users[number % len(users)], k=10, explain=explain_count > 0,
                                           explain_count=explain_count)
+            if diversity is not None:
+                request.diversity = diversity
             number += clients
             began = time.monotonic()
             try:
@@ -80,6 +84,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--explain-count", type=int, default=5)
+    parser.add_argument("--diversity", type=float, help="MMR weight of every request (default: the service's)")
+    parser.add_argument("--modes", nargs="+", choices=["plain", "explained"], default=["plain", "explained"])
     args = parser.parse_args()
     from serving.history_import import training_events
     from pipelines.artifacts import latest_ingestion_report
@@ -91,9 +97,9 @@ def main() -> None:
         peak_rss = 0
         rows = []
         try:
-            for explain_count in (0, args.explain_count):
+            for explain_count in [0] * ("plain" in args.modes) + [args.explain_count] * ("explained" in args.modes):
                 for clients in args.clients:
-                    cell = run_cell(address, users, clients, args.seconds, explain_count)
+                    cell = run_cell(address, users, clients, args.seconds, explain_count, args.diversity)
                     peak_rss = max(peak_rss, psutil.Process(server.pid).memory_info().rss)
                     latencies = cell["latencies"]
                     rows.append((f"{explain_count} explanations" if explain_count else "no explanations", clients,

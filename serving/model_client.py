@@ -10,6 +10,7 @@ Example:
 """
 from __future__ import annotations
 
+import threading
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import grpc
@@ -32,6 +33,8 @@ class ModelClient:
         self.channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 16 << 20)])
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.retrieval_model, self.generator_model = retrieval_model, generator_model
+        self._cache_lock = threading.Lock()
+        self._cached_version, self._cached_embeddings = None, {}
 
     def predict(self, model: str, signature: str, inputs: Dict[str, np.ndarray], timeout: float,
                 version: Optional[int] = None) -> Tuple[Dict[str, np.ndarray], int]:
@@ -57,10 +60,22 @@ class ModelClient:
         return outputs["item_ids"], outputs["scores"], version
 
     def item_embeddings(self, item_ids: Sequence[bytes], version: int, timeout: float) -> np.ndarray:
-        """Candidate-tower embeddings of catalog items from the given retrieval version."""
-        outputs, _ = self.predict(self.retrieval_model, "item_embeddings",
-                                  {"item_ids": np.array(item_ids, dtype=object)}, timeout, version)
-        return outputs["embeddings"]
+        """Candidate-tower embeddings of catalog items from the given retrieval version.
+
+        A version's item embeddings never change, so they are cached per version: after the first
+        requests, diversity re-ranking needs no second model call.
+        """
+        with self._cache_lock:
+            if self._cached_version != version:
+                self._cached_version, self._cached_embeddings = version, {}
+            cache = self._cached_embeddings
+            missing = list(dict.fromkeys(item for item in item_ids if item not in cache))
+        if missing:
+            outputs, _ = self.predict(self.retrieval_model, "item_embeddings",
+                                      {"item_ids": np.array(missing, dtype=object)}, timeout, version)
+            with self._cache_lock:
+                cache.update(zip(missing, outputs["embeddings"]))
+        return np.stack([cache[item] for item in item_ids])
 
     def explain(self, rows: Sequence[bytes], timeout: float) -> Tuple[List[str], int]:
         """One explanation per ``explain_example`` row, and the generator version."""
