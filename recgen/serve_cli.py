@@ -35,7 +35,7 @@ def _serve(args) -> int:
     from serving.batching import BatchingOptions
     from serving.event_store import open_event_store
     from serving.history_import import import_training_histories
-    from serving.model_client import ModelClient
+    from serving.model_client import GrpcModelClient, InProcessModelClient
     from serving.model_server import ModelServer, ModelServerOptions
     from serving.recommendation_service import RecommendationServer, ServiceAddress
     from serving.recommender import Recommender, RecommenderOptions
@@ -54,12 +54,12 @@ def _serve(args) -> int:
                 rest_port=args.rest_port, batching=None if args.no_batching else batching)).start()
         except ValueError as error:  # a bad batching file or models.config
             raise DataError(str(error)) from None
-        model_address = f"127.0.0.1:{model_server.grpc_port}" if args.host == "0.0.0.0" else model_server.grpc_address
         say(f"model server: gRPC {model_server.grpc_address}, REST {args.host}:{model_server.rest_port}")
     store = open_event_store(args.store or os.path.join(args.root, "serving-state", "events.db"))
     imported = import_training_histories(store, args.root) if args.root else 0
     say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
-    recommender = Recommender(store, ModelClient(model_address),
+    models = GrpcModelClient(model_address) if model_server is None else InProcessModelClient(model_server.manager)
+    recommender = Recommender(store, models,
                               RecommenderOptions(token=args.token or os.environ.get(TOKEN_VARIABLE) or None))
     service = RecommendationServer(recommender, ServiceAddress(
         host=args.host, grpc_port=args.service_grpc_port, rest_port=args.service_rest_port)).start()

@@ -7,7 +7,7 @@ with no history at all gets the store's popular-and-recent list. Requests and re
 messages of ``serving/protos/recommendation.proto``.
 
 Example:
-    >>> recommender = Recommender(open_event_store("sqlite:///tmp/events.db"), ModelClient("127.0.0.1:8500"))  # doctest: +SKIP
+    >>> recommender = Recommender(open_event_store("sqlite:///tmp/events.db"), GrpcModelClient("127.0.0.1:8500"))  # doctest: +SKIP
     >>> recommender.recommend(RecommendRequest(user_id="u1", k=5, explain=True), Deadline(2.0))  # doctest: +SKIP
 """
 from __future__ import annotations

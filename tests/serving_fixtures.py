@@ -55,13 +55,13 @@ def service(synthetic_run, model_server, tmp_path_factory):
     """The recommendation service over ``model_server``, its store seeded with the run's histories."""
     from serving.event_store import open_event_store
     from serving.history_import import import_training_histories
-    from serving.model_client import ModelClient
+    from serving.model_client import GrpcModelClient
     from serving.recommendation_service import RecommendationServer, ServiceAddress
     from serving.recommender import Recommender, RecommenderOptions
     config, _, _ = synthetic_run
     store = open_event_store(str(tmp_path_factory.mktemp("store") / "events.db"))
     import_training_histories(store, config.root)
-    recommender = Recommender(store, ModelClient(model_server.grpc_address),
+    recommender = Recommender(store, GrpcModelClient(model_server.grpc_address),
                               RecommenderOptions(token="secret-token", default_diversity=0.0))
     server = RecommendationServer(recommender, ServiceAddress(grpc_port=0, rest_port=0)).start()
     yield server

@@ -216,3 +216,17 @@ def test_each_version_replays_its_warm_up_records_before_serving(model_server):
     assert served.warm_up() == 8
     assert model_server.options.host == "127.0.0.1"
     assert F.USER_ID in served.input_specs("recommend")
+
+
+def test_the_in_process_client_answers_as_the_grpc_client(model_server):
+    from serving.model_client import GrpcModelClient, InProcessModelClient
+    query = query_example("user_000001", ["item_000003", "item_000010"], [1_000, 2_000], 3_000)
+    over_grpc, in_process = GrpcModelClient(model_server.grpc_address), InProcessModelClient(model_server.manager)
+    grpc_ids, grpc_scores, grpc_version = over_grpc.recommend([query], timeout=30)
+    ids, scores, version = in_process.recommend([query], timeout=30)
+    assert ids.tolist() == grpc_ids.tolist() and version == grpc_version == 1
+    np.testing.assert_allclose(scores, grpc_scores, rtol=1e-6)
+    for client in (over_grpc, InProcessModelClient(model_server.manager, retrieval_model="absent")):
+        with pytest.raises(ServingError) as error:
+            client.predict("absent", "recommend_examples", {"examples": np.array([query], dtype=object)}, 30)
+        assert error.value.code == grpc.StatusCode.UNAVAILABLE and "absent" in error.value.message
