@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,23 +22,7 @@ import numpy as np
 import psutil
 
 import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
-
-def start_server(root: str, workdir: str):
-    log_path = os.path.join(workdir, "serve.log")
-    log = open(log_path, "w+")
-    process = subprocess.Popen([sys.executable, "-m", "recgen.cli", "serve", "--root", root,
-                                "--store", os.path.join(workdir, "events.db"), "--grpc-port", "0", "--rest-port", "0",
-                                "--service-grpc-port", "0", "--service-rest-port", "0"],
-                               stdout=log, stderr=subprocess.STDOUT)
-    while process.poll() is None:
-        log.seek(0)
-        ready = re.search(r"recommendation service: gRPC (\S+),.*\(ready\)", log.read())
-        if ready:
-            return process, ready.group(1)
-        time.sleep(0.5)
-    log.seek(0)
-    raise SystemExit(f"recgen serve exited:\n{log.read()[-3000:]}")
+from recgen.serve_cli import start_serve_process
 
 
 def run_cell(address: str, users: list, clients: int, seconds: float, explain_count: int,
@@ -93,7 +75,8 @@ def main() -> None:
     examples_uri = latest_ingestion_report(PipelineConfig(data_path="", root=args.root))["examples_uri"]
     users = sorted({event.user_id for event in training_events(examples_uri)})
     with tempfile.TemporaryDirectory() as workdir:
-        server, address = start_server(args.root, workdir)
+        server, address = start_serve_process(args.root, os.path.join(workdir, "events.db"),
+                                              os.path.join(workdir, "serve.log"))
         peak_rss = 0
         rows = []
         try:

@@ -27,7 +27,7 @@ from typing import List
 
 import tensorflow as tf
 from google.protobuf import text_format
-from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
@@ -36,15 +36,14 @@ from components.example_gen import features as F
 from recgen.progress import say
 from serving.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
 from serving.query_examples import EXAMPLES_INPUT
+from serving.tensors import predict_request
 
 
 def warmup_records(example_files: List[str], model_name: str, signature: str, count: int) -> List[bytes]:
     """``count`` PredictionLog records, one serialized example each, for ``signature``."""
     records = []
     for serialized in tf.data.TFRecordDataset(example_files, compression_type="GZIP").take(count):
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name, request.model_spec.signature_name = model_name, signature
-        request.inputs[EXAMPLES_INPUT].CopyFrom(tf.make_tensor_proto([serialized.numpy()], dtype=tf.string))
+        request = predict_request(model_name, signature, {EXAMPLES_INPUT: [serialized.numpy()]})
         records.append(prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
     return records

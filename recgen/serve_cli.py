@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -63,7 +66,7 @@ def _serve(args) -> int:
                               RecommenderOptions(token=args.token or os.environ.get(TOKEN_VARIABLE) or None))
     service = RecommendationServer(recommender, ServiceAddress(
         host=args.host, grpc_port=args.service_grpc_port, rest_port=args.service_rest_port)).start()
-    say(f"recommendation service: gRPC {service.grpc_address}, REST {args.host}:{service.rest_port} (ready)")
+    say(f"recommendation service: gRPC {service.grpc_address}, REST {args.host}:{service.rest_port} {READY}")
     stopped = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopped.set())
@@ -73,6 +76,31 @@ def _serve(args) -> int:
         model_server.stop()
     store.close()
     return 0
+
+
+READY = "(ready)"
+_READY_LINE = re.compile(r"recommendation service: gRPC (\S+),.*" + re.escape(READY))
+
+
+def start_serve_process(root: str, store: str, log_path: str, timeout_s: float = 180.0):
+    """``recgen serve`` in a child process on free ports (benchmarks, reliability tests); returns
+    ``(process, service address)`` once it says it is ready. RuntimeError with the log's tail if it
+    exits or is not ready in ``timeout_s``."""
+    log = open(log_path, "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recgen.cli", "serve", "--root", root, "--store", store, "--grpc-port", "0",
+         "--rest-port", "0", "--service-grpc-port", "0", "--service-rest-port", "0"],
+        stdout=log, stderr=subprocess.STDOUT)
+    give_up = time.monotonic() + timeout_s
+    while time.monotonic() < give_up and process.poll() is None:
+        log.seek(0)
+        ready = _READY_LINE.search(log.read())
+        if ready:
+            return process, ready.group(1)
+        time.sleep(0.5)
+    process.kill()
+    log.seek(0)
+    raise RuntimeError(f"recgen serve did not become ready in {timeout_s:.0f} s:\n{log.read()[-3000:]}")
 
 
 def _stub(args):

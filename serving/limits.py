@@ -32,10 +32,15 @@ class ServiceLimits:
     max_history_page: int = 1000
     future_tolerance_s: int = 86_400  # timestamps this far ahead of the server clock are refused
 
+    @staticmethod
+    def check_range(field: str, value, low, high):
+        """``value`` when ``low <= value <= high`` (NaN is not); INVALID_ARGUMENT otherwise."""
+        if not low <= value <= high:
+            raise invalid(f"{field} must be {low}..{high}, got {value}")
+        return value
+
     def check_k(self, k: int) -> int:
-        if not 1 <= k <= self.max_k:
-            raise invalid(f"k must be 1..{self.max_k}, got {k}")
-        return k
+        return self.check_range("k", k, 1, self.max_k)
 
     def check_id(self, field: str, value: str) -> str:
         if not value or not value.strip():

@@ -19,10 +19,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from serving.errors import ServingError
 from serving.query_examples import EXAMPLES_INPUT
+from serving.tensors import predict_request
 
 RETRIEVAL, GENERATOR = "retrieval", "generator"
 _PASSED_ON = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INVALID_ARGUMENT}
@@ -91,14 +92,8 @@ class GrpcModelClient(ModelClient):
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
 
     def predict(self, model, signature, inputs, timeout, version=None):
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name, request.model_spec.signature_name = model, signature
-        if version is not None:
-            request.model_spec.version.value = version
-        for name, value in inputs.items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
         try:
-            response = self.stub.Predict(request, timeout=timeout)
+            response = self.stub.Predict(predict_request(model, signature, inputs, version), timeout=timeout)
         except grpc.RpcError as error:
             raise _model_error(error.code(), f"model server {self.address}, {model}/{signature}",
                                error.details()) from None

@@ -94,9 +94,7 @@ class Recommender:
     def history(self, request: pb.GetHistoryRequest) -> pb.GetHistoryResponse:
         limits = self.options.limits
         limits.check_id("user_id", request.user_id)
-        if not 0 <= request.limit <= limits.max_history_page:
-            raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
-                               f"limit must be 0..{limits.max_history_page}, got {request.limit}")
+        limits.check_range("limit", request.limit, 0, limits.max_history_page)
         events = self.store.history(request.user_id, request.limit or limits.history_length)
         return pb.GetHistoryResponse(events=[_event_message(event) for event in events])
 
@@ -109,12 +107,9 @@ class Recommender:
             limits.check_event(f"recent_events[{position}]", pb.Event(
                 user_id=event.user_id or request.user_id, item_id=event.item_id,
                 type=event.type or "view", text=event.text, timestamp=event.timestamp), now)
-        diversity = request.diversity if request.HasField("diversity") else options.default_diversity
-        if not 0.0 <= diversity <= 1.0:
-            raise ServingError(grpc.StatusCode.INVALID_ARGUMENT, f"diversity must be 0..1, got {diversity}")
-        if not 0 <= request.explain_count <= limits.max_explain:
-            raise ServingError(grpc.StatusCode.INVALID_ARGUMENT,
-                               f"explain_count must be 0..{limits.max_explain}, got {request.explain_count}")
+        diversity = limits.check_range("diversity", request.diversity if request.HasField("diversity")
+                                       else options.default_diversity, 0, 1)
+        limits.check_range("explain_count", request.explain_count, 0, limits.max_explain)
         explain_count = min(request.explain_count or options.default_explain_count, k) if request.explain else 0
 
         history = self._history(request, int(now))

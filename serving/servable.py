@@ -18,11 +18,11 @@ import grpc
 import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401 -- registers TF Text ops, which TF Serving's builds link too
-from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
 from serving.errors import ServingError, invalid
-from serving.model_base import SAVED_MODEL_FILE, WARMUP_FILE
+from serving.model_base import WARMUP_FILE
+from serving.signatures import defaults_of, signature_defs
 from serving.tensors import decode_tensor
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -34,13 +34,9 @@ class ServedVersion:
     def __init__(self, name: str, version: int, path: str):
         self.name, self.version, self.path = name, version, path
         self.model = tf.saved_model.load(path)  # keeps the signatures' resources alive
-        proto = saved_model_pb2.SavedModel()
-        with tf.io.gfile.GFile(os.path.join(path, SAVED_MODEL_FILE), "rb") as stream:
-            proto.ParseFromString(stream.read())
-        self.signature_defs = proto.meta_graphs[0].signature_def
+        self.signature_defs = signature_defs(path)
         self.functions = dict(self.model.signatures)
-        self.defaults = {signature: {name: tf.make_ndarray(value) for name, value in definition.defaults.items()}
-                         for signature, definition in self.signature_defs.items()}
+        self.defaults = {signature: defaults_of(definition) for signature, definition in self.signature_defs.items()}
 
     def input_specs(self, signature: str) -> Dict[str, tf.TensorSpec]:
         return self.function(signature).structured_input_signature[1]

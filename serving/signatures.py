@@ -14,17 +14,29 @@ from __future__ import annotations
 import os
 from typing import Dict
 
+import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
+
+from serving.model_base import SAVED_MODEL_FILE
+
+
+def signature_defs(export_dir: str):
+    """The SignatureDef map of a SavedModel's (only) MetaGraph, read from ``saved_model.pb``."""
+    proto = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(os.path.join(export_dir, SAVED_MODEL_FILE), "rb") as stream:
+        proto.ParseFromString(stream.read())
+    return proto.meta_graphs[0].signature_def
+
+
+def defaults_of(definition) -> Dict[str, np.ndarray]:
+    """``{input name: default value}`` of one SignatureDef (empty when it has none)."""
+    return {name: tf.make_ndarray(value) for name, value in definition.defaults.items()}
 
 
 def signature_defaults(export_dir: str, signature: str) -> Dict[str, tf.Tensor]:
     """``{input name: default tensor}`` of one signature (empty when it has none)."""
-    proto = saved_model_pb2.SavedModel()
-    with tf.io.gfile.GFile(os.path.join(export_dir, "saved_model.pb"), "rb") as stream:
-        proto.ParseFromString(stream.read())
-    defaults = proto.meta_graphs[0].signature_def[signature].defaults
-    return {name: tf.constant(tf.make_ndarray(value)) for name, value in defaults.items()}
+    return {name: tf.constant(value) for name, value in defaults_of(signature_defs(export_dir)[signature]).items()}
 
 
 class LoadedSignature:

@@ -1,8 +1,8 @@
 """Running servers for the serving tests: RecGen's model server over a copy of a run's model
 base, and the recommendation service in front of it with a fresh SQLite store.
 
-Import the fixtures into a test module with ``from tests.serving_fixtures import *``-style
-explicit names (``model_server``, ``service``).
+A test module uses them by importing their names: ``from tests.serving_fixtures import
+model_server, service``.
 """
 from __future__ import annotations
 

@@ -12,29 +12,19 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
-                                     predict_pb2, prediction_service_pb2_grpc)
+                                     prediction_service_pb2_grpc)
 
 from components.example_gen import features as F
 from serving.batching import Batcher, BatchingOptions
 from serving.errors import ServingError
 from serving.model_base import ModelBase
 from serving.query_examples import query_example
+from serving.tensors import predict_request
 from tests.serving_fixtures import call_rest, model_server  # noqa: F401 (fixture)
 
 REQUEST = dict(user_id=np.array([b"user_000001"], dtype=object),
                history_item_ids=np.array([[b"item_000003", b"item_000010"]], dtype=object),
                history_timestamps=np.array([[1_000, 2_000]], dtype=np.int64), timestamp=np.array([3_000], dtype=np.int64))
-
-
-def predict_request(model, signature, inputs, version=None):
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name, request.model_spec.signature_name = model, signature
-    if version is not None:
-        request.model_spec.version.value = version
-    for name, value in inputs.items():
-        request.inputs[name].CopyFrom(value if isinstance(value, type(request.inputs[name])) else
-                                      tf.make_tensor_proto(value))
-    return request
 
 
 def stubs(server):

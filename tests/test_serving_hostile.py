@@ -8,9 +8,9 @@ import grpc
 import pytest
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow_serving.apis import predict_pb2
 
 from serving.protos import recommendation_pb2 as pb
+from serving.tensors import predict_request
 from tests.serving_fixtures import model_server, service  # noqa: F401 (fixtures)
 
 ALLOWED_GRPC = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAUTHENTICATED,
@@ -24,11 +24,7 @@ def raw_call(address, method):
 
 
 def predict(model="retrieval", signature="recommend_examples", **inputs):
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name, request.model_spec.signature_name = model, signature
-    for name, value in inputs.items():
-        request.inputs[name].CopyFrom(value if isinstance(value, tensor_pb2.TensorProto) else tf.make_tensor_proto(value))
-    return request.SerializeToString()
+    return predict_request(model, signature, inputs).SerializeToString()
 
 
 def huge_tensor():

@@ -1,23 +1,20 @@
 """Reliability on loopback: a push under steady load fails no request and serves within 5 s;
 a SIGKILL while events stream in loses no acknowledged event."""
 import os
-import re
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import grpc
-import pytest
-import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from components.model_base_pusher import push
+from recgen.serve_cli import start_serve_process
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
 from serving.query_examples import query_example
+from serving.tensors import predict_request
 from tests.serving_fixtures import copy_model_base
 
 
@@ -27,9 +24,8 @@ def test_pushing_a_new_version_under_load_fails_no_request_and_serves_within_5_s
     base = copy_model_base(config, tmp_path)
     server = ModelServer(ModelServerOptions(base_dir=base, grpc_port=0, rest_port=0)).start()
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(server.grpc_address))
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name, request.model_spec.signature_name = "retrieval", "recommend_examples"
-    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([query_example("user_000001", ["item_000003"], [1], 2)]))
+    request = predict_request("retrieval", "recommend_examples",
+                              {"examples": [query_example("user_000001", ["item_000003"], [1], 2)]})
     answers, failures, stop = [], [], threading.Event()
 
     def load():  # a steady 25 requests/s per client, 100/s in all
@@ -64,23 +60,7 @@ def test_pushing_a_new_version_under_load_fails_no_request_and_serves_within_5_s
 
 def start_serve(root, store, tmp_path):
     """``recgen serve`` in a child process on free ports; returns (process, service address)."""
-    log = open(tmp_path / f"serve-{time.monotonic_ns()}.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "recgen.cli", "serve", "--root", root, "--store", store, "--grpc-port", "0",
-         "--rest-port", "0", "--service-grpc-port", "0", "--service-rest-port", "0"],
-        stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        log.seek(0)
-        ready = re.search(r"recommendation service: gRPC (\S+),.*\(ready\)", log.read())
-        if ready:
-            return process, ready.group(1)
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"recgen serve exited: {log.read()[-2000:]}")
-        time.sleep(0.5)
-    process.kill()
-    pytest.fail("recgen serve did not become ready in 180 s")
+    return start_serve_process(root, store, str(tmp_path / f"serve-{time.monotonic_ns()}.log"))
 
 
 def test_sigkill_during_a_stream_of_events_loses_no_acknowledged_event(synthetic_run, tmp_path):
