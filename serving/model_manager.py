@@ -6,7 +6,7 @@ a push fails no request. A version that fails to load is reported by ``status`` 
 the previous version keeps serving.
 
 Example:
-    >>> manager = ModelManager(ModelBase("/srv/models"), poll_seconds=1.0)  # doctest: +SKIP
+    >>> manager = ModelManager(ModelBase("/srv/models"), poll_seconds=0.25)  # doctest: +SKIP
     >>> manager.start()  # doctest: +SKIP
     >>> served, outputs = manager.predict("retrieval", None, "serving_default", {"examples": batch})  # doctest: +SKIP
 """
@@ -39,7 +39,7 @@ class VersionStatus:
 class ModelManager:
     """Loads the highest version of every model in a base and keeps it current."""
 
-    def __init__(self, base: ModelBase, poll_seconds: float = 1.0, batcher: Optional[Batcher] = None):
+    def __init__(self, base: ModelBase, poll_seconds: float = 0.25, batcher: Optional[Batcher] = None):
         self.base, self.poll_seconds, self.batcher = base, poll_seconds, batcher
         self._served: Dict[str, ServedVersion] = {}
         self._history: Dict[str, Dict[int, VersionStatus]] = {}
