@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import List, Optional
 
@@ -41,10 +42,11 @@ from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
 from trainer.config import RetrievalConfig
 from trainer.generator.config import GeneratorConfig
-from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
+from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION, DataError
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
 PIPELINE_NAME = "recgen"
+SETTINGS_FILE = "pipeline_settings.json"
 RETRIEVAL_MODEL, GENERATOR_MODEL = "retrieval", "generator"  # model names in the serving base
 
 
@@ -68,6 +70,7 @@ class PipelineConfig:
     text_encoder_dim: int = 32
     train: bool = True  # False: stop after data validation (ingestion checks)
     explain: bool = True  # False: no explanation branch (data without review text or tags)
+    event_spans: Optional[str] = None  # retraining's spans of service events (recgen/data/event_spans.py)
 
     @property
     def pipeline_root(self) -> str:
@@ -81,11 +84,47 @@ class PipelineConfig:
     def metadata_path(self) -> str:
         return os.path.join(self.root, "metadata.sqlite")
 
+    @property
+    def settings_path(self) -> str:
+        """Where ``recgen pipeline run`` leaves these settings for ``recgen retrain``."""
+        return os.path.join(self.root, SETTINGS_FILE)
+
+    def save(self) -> None:
+        os.makedirs(self.root, exist_ok=True)
+        with open(self.settings_path, "w", encoding="utf-8") as stream:
+            stream.write(self.to_json())
+
+    @classmethod
+    def load(cls, root: str) -> "PipelineConfig":
+        """The settings saved under ``root``, with ``root`` as given here."""
+        path = os.path.join(root, SETTINGS_FILE)
+        if not os.path.isfile(path):
+            raise DataError(f"{path}: no saved pipeline settings; run `recgen pipeline run --root {root}` first")
+        with open(path, encoding="utf-8") as stream:
+            return dataclasses.replace(cls.from_json(stream.read()), root=root)
+
+    def to_json(self) -> str:
+        """Every field, nested model settings included (``from_json`` reads it back)."""
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        fields.update({name: json.loads(fields[name].to_json()) for name in _NESTED_CONFIGS})
+        return json.dumps(fields, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PipelineConfig":
+        fields = json.loads(text)
+        fields.update({name: config_class(**fields[name]) for name, config_class in _NESTED_CONFIGS.items()
+                       if name in fields})
+        return cls(**fields)
+
+
+_NESTED_CONFIGS = {"retrieval": RetrievalConfig, "generator": GeneratorConfig, "evaluation": EvaluationConfig}
+
 
 def create_components(config: PipelineConfig) -> list:
     example_gen = RecGenExampleGen(
         data_path=os.path.abspath(config.data_path), data_format=config.data_format,
-        history_length=config.history_length, max_malformed_fraction=config.max_malformed_fraction)
+        history_length=config.history_length, max_malformed_fraction=config.max_malformed_fraction,
+        event_spans=config.event_spans and os.path.abspath(config.event_spans))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.abspath(config.schema_path))
     example_validator = tfx.components.ExampleValidator(

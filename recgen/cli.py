@@ -7,6 +7,8 @@
     recgen pipeline report --root DIR [--json]
     recgen serve --root DIR ...; recgen recommend --user U ...; recgen event add|history ...
                         (recgen/serve_cli.py)
+    recgen retrain --root DIR ...; recgen schedule --root DIR --cron EXPR ...
+                        (recgen/retrain_cli.py)
 
 Errors in the input (a missing path, an unknown format, too many malformed rows,
 data anomalies) end the command with exit status 1 and a message naming the cause.
@@ -20,9 +22,11 @@ import sys
 from typing import List, Optional
 
 from recgen.data import FORMATS, DataError, open_source
+from recgen.config_options import changed_config
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.progress import say
+from recgen.retrain_cli import add_retraining_commands
 from recgen.serve_cli import add_serving_commands
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
@@ -41,17 +45,6 @@ def _synth(args) -> int:
     out, count = write_generic_csv(config, args.out, show_progress=True)
     print(f"wrote {count:,} events of {config.users:,} users over {config.items:,} items to {out}")
     return 0
-
-
-def _config(config_class, option: str, text: Optional[str]):
-    """``--retrieval-config`` / ``--generator-config``: inline JSON or a JSON file of fields to change."""
-    if not text:
-        return config_class()
-    try:
-        changes = json.loads(open(text, encoding="utf-8").read() if os.path.isfile(text) else text)
-        return config_class(**changes)
-    except (ValueError, TypeError) as error:
-        raise DataError(f"{option} {text!r}: {error}") from error
 
 
 def _report(root: str) -> dict:
@@ -154,13 +147,14 @@ def _pipeline_run(args) -> int:
         say(f"no --data given: generating the synthetic default into {data}")
         write_generic_csv(DEFAULT_SYNTHETIC, data, show_progress=True)
     open_source(data, args.format)  # fail at once on a missing path or an unknown format
-    config = PipelineConfig(data_path=data, root=args.root, data_format=args.format,
+    config = PipelineConfig(data_path=os.path.abspath(data), root=args.root, data_format=args.format,
                             history_length=args.history_length,
                             max_malformed_fraction=args.max_malformed_fraction,
                             beam_pipeline_args=args.beam_arg,
-                            retrieval=_config(RetrievalConfig, "--retrieval-config", args.retrieval_config),
-                            generator=_config(GeneratorConfig, "--generator-config", args.generator_config),
+                            retrieval=changed_config(RetrievalConfig(), "--retrieval-config", args.retrieval_config),
+                            generator=changed_config(GeneratorConfig(), "--generator-config", args.generator_config),
                             train_steps=args.train_steps, explain=not args.no_explanations)
+    config.save()
     run_pipeline(config)
     _print_report(_report(args.root))
     if config.train:
@@ -214,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="print one JSON object")
     report.set_defaults(handler=_pipeline_report)
     add_serving_commands(commands)
+    add_retraining_commands(commands)
     return parser
 
 

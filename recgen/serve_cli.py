@@ -36,7 +36,7 @@ def _serve(args) -> int:
     os.environ[ONEDNN_VARIABLE] = "0"
     from recgen.progress import say
     from serving.batching import BatchingOptions
-    from serving.event_store import open_event_store
+    from serving.event_store import default_store_path, open_event_store
     from serving.history_import import import_training_histories
     from serving.model_client import GrpcModelClient, InProcessModelClient
     from serving.model_server import ModelServer, ModelServerOptions
@@ -58,7 +58,7 @@ def _serve(args) -> int:
         except ValueError as error:  # a bad batching file or models.config
             raise DataError(str(error)) from None
         say(f"model server: gRPC {model_server.grpc_address}, REST {args.host}:{model_server.rest_port}")
-    store = open_event_store(args.store or os.path.join(args.root, "serving-state", "events.db"))
+    store = open_event_store(args.store or default_store_path(args.root))
     imported = import_training_histories(store, args.root) if args.root else 0
     say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
     models = GrpcModelClient(model_address) if model_server is None else InProcessModelClient(model_server.manager)

@@ -10,6 +10,7 @@ Example:
 """
 import abc
 import dataclasses
+import os
 import threading
 import time
 import urllib.parse
@@ -167,6 +168,11 @@ class EventStore(abc.ABC):
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def default_store_path(root: str) -> str:
+    """The SQLite store ``recgen serve --root`` and ``recgen retrain --root`` share by default."""
+    return os.path.join(root, "serving-state", "events.db")
 
 
 def open_event_store(url: str, **options) -> EventStore:

@@ -3,7 +3,8 @@
 The service reads users' histories from its store; at start it imports every event of the
 latest ExampleGen output (each example's target event, and each user's latest history), once
 per ExampleGen artifact. Imported events are not part of the retraining log: that data is
-already in the pipeline's input.
+already in the pipeline's input. Events that came from retraining's spans are left out: the
+service logged them itself (with their own ids), and importing them again would double them.
 
 Example:
     >>> import_training_histories(store, "build/run")  # doctest: +SKIP
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Iterator, Set, Tuple
 
 from components.example_gen import features as F
+from recgen.data.event_spans import read_span_events
 from serving.event_store import EventStore, StoredEvent
 from trainer.raw_features import dense_example_batches
 
@@ -44,6 +46,12 @@ def training_events(examples_uri: str, batch_size: int = 4096) -> Iterator[Store
         yield from (_event(user, item, timestamp) for item, timestamp in zip(history_ids, history_timestamps) if item)
 
 
+def _span_event_keys(ingestion_report: dict) -> Set[Tuple[str, str, int]]:
+    """(user, item, timestamp) of every event the examples took from retraining's spans."""
+    return {(event.user_id, event.item_id, event.timestamp)
+            for span in ingestion_report.get("spans", []) for event in read_span_events(span["path"])}
+
+
 def import_training_histories(store: EventStore, root: str) -> int:
     """Imports the latest run's examples under pipeline root ``root`` unless done; returns new events."""
     from pipelines.artifacts import latest_ingestion_report
@@ -51,6 +59,8 @@ def import_training_histories(store: EventStore, root: str) -> int:
     report = latest_ingestion_report(PipelineConfig(data_path="", root=root))
     if report is None or store.meta_get(IMPORTED_EXAMPLES_KEY) == report["examples_uri"]:
         return 0
-    count = store.import_events(training_events(report["examples_uri"]))
+    logged = _span_event_keys(report)
+    count = store.import_events(event for event in training_events(report["examples_uri"])
+                                if (event.user_id, event.item_id, event.timestamp) not in logged)
     store.meta_set(IMPORTED_EXAMPLES_KEY, report["examples_uri"])
     return count

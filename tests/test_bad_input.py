@@ -88,7 +88,7 @@ def test_empty_file_has_no_events_and_the_pipeline_refuses_it(tmp_path):
     path.write_text("")
     assert summarize(open_source(path)).events == 0
     with pytest.raises(DataError, match="no events could be read"):
-        stage_events(open_source(path), str(tmp_path / "staging"), show_progress=False)
+        stage_events([open_source(path)], str(tmp_path / "staging"), show_progress=False)
 
 
 def test_error_budget_passes_within_and_fails_past_naming_first_bad_rows():

@@ -19,7 +19,8 @@ from components.artifacts import ItemCatalog
 from components.example_gen import features as F
 from components.example_gen.beam_transforms import METRICS_NAMESPACE, StagedEventsToExamples
 from components.example_gen.staging import SHARD_PATTERN, StagedSource, stage_events
-from recgen.data import Item, open_source
+from recgen.data import Item, Source, open_source
+from recgen.data.event_spans import Span, list_spans
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.progress import say
 
@@ -29,6 +30,7 @@ DATA_PATH_KEY = "data_path"
 DATA_FORMAT_KEY = "data_format"
 HISTORY_LENGTH_KEY = "history_length"
 MAX_MALFORMED_FRACTION_KEY = "max_malformed_fraction"
+EVENT_SPANS_KEY = "event_spans"
 INGESTION_REPORT = "ingestion_report.json"
 CATALOG_FILE = "items.tfrecord.gz"
 
@@ -58,10 +60,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples = artifact_utils.get_single_instance(output_dict[EXAMPLES_KEY])
         catalog = artifact_utils.get_single_instance(output_dict[ITEM_CATALOG_KEY])
         source = open_source(exec_properties[DATA_PATH_KEY], exec_properties.get(DATA_FORMAT_KEY) or None)
+        spans_dir = exec_properties.get(EVENT_SPANS_KEY)
+        spans = list_spans(spans_dir) if spans_dir else []
         staging_dir = os.path.join(examples.uri, ".staging")
         examples.split_names = artifact_utils.encode_split_names(list(F.SPLITS))
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
-        staged = stage_events(source, staging_dir)
+        staged = stage_events([source] + [_span_source(span) for span in spans], staging_dir)
         if staged.report.malformed:
             say(f"ExampleGen: {staged.report.describe()}")
         staged.report.check_budget(exec_properties[MAX_MALFORMED_FRACTION_KEY])
@@ -69,7 +73,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         counts = self._write_examples(os.path.join(staging_dir, SHARD_PATTERN), examples,
                                       exec_properties[HISTORY_LENGTH_KEY], staged.catalog)
         fileio.rmtree(staging_dir)
-        self._record(staged, counts, examples, catalog)
+        self._record(staged, spans, counts, examples, catalog)
 
     def _write_examples(self, staged_pattern: str, examples: Artifact, history_length: int,
                         catalog: List[Item]) -> Dict[str, int]:
@@ -90,11 +94,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         return {split: int(totals.get(f"{split}_examples", 0)) for split in F.SPLITS}
 
     @staticmethod
-    def _record(staged: StagedSource, counts: Dict[str, int], examples: Artifact,
+    def _record(staged: StagedSource, spans: List[Span], counts: Dict[str, int], examples: Artifact,
                 catalog: Artifact) -> None:
         report = {"format": staged.format, "events": staged.events, "users": staged.users,
                   "items": len(staged.catalog), "metadata_items_without_events": staged.items_without_events,
+                  "spans": [{"span": span.number, "path": str(span.events_path), "events": count}
+                            for span, count in zip(spans, staged.events_per_source[1:])],
                   "examples": counts, **staged.report.to_dict()}
+        if spans:
+            examples.span = spans[-1].number
         with fileio.open(os.path.join(examples.uri, INGESTION_REPORT), "w") as stream:
             json.dump(report, stream, indent=2)
         for key in ("events", "users", "items"):
@@ -110,10 +118,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             ", ".join(f"{s} {c:,}" for s, c in counts.items()))
 
 
+def _span_source(span: Span) -> Source:
+    return open_source(span.events_path, "generic_csv")
+
+
 def run_standalone(data_path: str, out_dir: str, data_format: Optional[str] = None,
                    history_length: int = F.DEFAULT_HISTORY_LENGTH,
-                   max_malformed_fraction: float = DEFAULT_MAX_MALFORMED_FRACTION
-                   ) -> Tuple[Artifact, Artifact]:
+                   max_malformed_fraction: float = DEFAULT_MAX_MALFORMED_FRACTION,
+                   event_spans: Optional[str] = None) -> Tuple[Artifact, Artifact]:
     """Runs the executor outside a pipeline (benchmarks, tests); returns (examples, item_catalog).
 
     Example:
@@ -125,5 +137,6 @@ def run_standalone(data_path: str, out_dir: str, data_format: Optional[str] = No
     Executor(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=[])).Do(
         {}, {EXAMPLES_KEY: [examples], ITEM_CATALOG_KEY: [catalog]},
         {DATA_PATH_KEY: str(data_path), DATA_FORMAT_KEY: data_format or "",
-         HISTORY_LENGTH_KEY: history_length, MAX_MALFORMED_FRACTION_KEY: max_malformed_fraction})
+         HISTORY_LENGTH_KEY: history_length, MAX_MALFORMED_FRACTION_KEY: max_malformed_fraction,
+         EVENT_SPANS_KEY: event_spans or ""})
     return examples, catalog
