@@ -7,6 +7,7 @@
     recgen pipeline report --root DIR [--json]
     recgen serve --root DIR ...; recgen recommend --user U ...; recgen event add|history ...
                         (recgen/serve_cli.py)
+    recgen kubeflow compile|submit|schedule ... (recgen/kubeflow_cli.py)
 
 Errors in the input (a missing path, an unknown format, too many malformed rows,
 data anomalies) end the command with exit status 1 and a message naming the cause.
@@ -23,6 +24,7 @@ from recgen.data import FORMATS, DataError, open_source
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.progress import say
+from recgen.kubeflow_cli import add_kubeflow_commands
 from recgen.serve_cli import add_serving_commands
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
@@ -214,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="print one JSON object")
     report.set_defaults(handler=_pipeline_report)
     add_serving_commands(commands)
+    add_kubeflow_commands(commands)
     return parser
 
 
