@@ -1,4 +1,8 @@
-"""Artifact types RecGen adds to TFX's standard ones."""
+"""Artifact types RecGen adds to TFX's standard ones.
+
+Their type names are ``recgen.<Name>``: KubeflowV2DagRunner accepts a custom artifact type only
+when its name has that ``namespace.Name`` form (a KFP schema title).
+"""
 from tfx.types import artifact
 
 
@@ -9,7 +13,7 @@ class ItemCatalog(artifact.Artifact):
     ``categories`` (list) and ``description``.
     """
 
-    TYPE_NAME = "RecGenItemCatalog"
+    TYPE_NAME = "recgen.ItemCatalog"
 
 
 class TextEncoder(artifact.Artifact):
@@ -18,7 +22,7 @@ class TextEncoder(artifact.Artifact):
     ``hub.KerasLayer(uri)`` loads it; custom properties ``vocabulary_size`` and ``dim``.
     """
 
-    TYPE_NAME = "RecGenTextEncoder"
+    TYPE_NAME = "recgen.TextEncoder"
 
 
 class Rankings(artifact.Artifact):
@@ -28,7 +32,7 @@ class Rankings(artifact.Artifact):
     ids exactly as in the source) and ``<uri>/metrics.json``.
     """
 
-    TYPE_NAME = "RecGenRankings"
+    TYPE_NAME = "recgen.Rankings"
 
 
 class Explanations(artifact.Artifact):
@@ -39,4 +43,4 @@ class Explanations(artifact.Artifact):
     baselines, ENGINEERING.md section 3).
     """
 
-    TYPE_NAME = "RecGenExplanations"
+    TYPE_NAME = "recgen.Explanations"

@@ -82,7 +82,8 @@ def _component_logging(component_ids, log_path: str):
 
 def run_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """Runs the pipeline to the end; an exception from any component propagates unchanged."""
-    pipeline = create_pipeline(config)
+    pipeline = create_pipeline(
+        config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
     log_path = os.path.join(config.root, "logs", "pipeline.log")
     say(f"running {len(pipeline.components)} components; full log in {log_path}")
     started = time.monotonic()

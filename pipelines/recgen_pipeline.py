@@ -14,6 +14,10 @@ RecGenExampleGen -> StatisticsGen -> ImportSchemaGen (curated schema) -> Example
 Each branch's Pusher writes a blessed model as the next version of ``retrieval`` or
 ``generator`` under ``serving_base`` (a TF Serving model base).
 
+The same function builds the pipeline for LocalDagRunner and for Kubeflow (``kubeflow/runner.py``):
+``data_path``, ``serving_base`` and ``evaluation_thresholds`` take plain values locally and
+``RuntimeParameter``s (pipeline parameters set per run) on Kubeflow.
+
 Example:
     >>> pipeline = create_pipeline(PipelineConfig(data_path="../shared/data/movielens-latest-small",
     ...                                           root="/tmp/recgen"))
@@ -25,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from tfx import v1 as tfx
 
@@ -48,13 +52,19 @@ SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
 PIPELINE_NAME = "recgen"
 SETTINGS_FILE = "pipeline_settings.json"
 RETRIEVAL_MODEL, GENERATOR_MODEL = "retrieval", "generator"  # model names in the serving base
+StrOrParameter = Union[str, tfx.dsl.experimental.RuntimeParameter]
+
+
+def _absolute(path: StrOrParameter) -> StrOrParameter:
+    """A local path made absolute; a runtime parameter as it is (resolved where the pipeline runs)."""
+    return os.path.abspath(path) if isinstance(path, str) else path
 
 
 @dataclasses.dataclass
 class PipelineConfig:
     """Everything a pipeline run needs; ``root`` holds artifacts and the metadata store."""
 
-    data_path: str
+    data_path: StrOrParameter
     root: str
     data_format: Optional[str] = None
     history_length: int = DEFAULT_HISTORY_LENGTH
@@ -65,20 +75,23 @@ class PipelineConfig:
     retrieval: RetrievalConfig = RetrievalConfig()
     generator: GeneratorConfig = GeneratorConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
-    serving_base: Optional[str] = None  # default: <root>/serving
+    serving_base: Optional[StrOrParameter] = None  # default: <root>/serving
     train_steps: Optional[int] = None  # a step budget instead of epochs (smoke tests, degraded runs)
     text_encoder_dim: int = 32
     train: bool = True  # False: stop after data validation (ingestion checks)
     explain: bool = True  # False: no explanation branch (data without review text or tags)
     event_spans: Optional[str] = None  # retraining's spans of service events (recgen/data/event_spans.py)
+    # JSON of EvaluationConfig threshold fields the Evaluators apply at run time instead of
+    # ``evaluation``'s (a Kubeflow pipeline parameter); None: ``evaluation``'s, fixed here.
+    evaluation_thresholds: Optional[StrOrParameter] = None
 
     @property
     def pipeline_root(self) -> str:
         return os.path.join(self.root, "pipeline")
 
     @property
-    def model_base(self) -> str:
-        return os.path.abspath(self.serving_base or os.path.join(self.root, "serving"))
+    def model_base(self) -> StrOrParameter:
+        return _absolute(self.serving_base or os.path.join(self.root, "serving"))
 
     @property
     def metadata_path(self) -> str:
@@ -122,9 +135,9 @@ _NESTED_CONFIGS = {"retrieval": RetrievalConfig, "generator": GeneratorConfig, "
 
 def create_components(config: PipelineConfig) -> list:
     example_gen = RecGenExampleGen(
-        data_path=os.path.abspath(config.data_path), data_format=config.data_format,
+        data_path=_absolute(config.data_path), data_format=config.data_format,
         history_length=config.history_length, max_malformed_fraction=config.max_malformed_fraction,
-        event_spans=config.event_spans and os.path.abspath(config.event_spans))
+        event_spans=_absolute(config.event_spans))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.abspath(config.schema_path))
     example_validator = tfx.components.ExampleValidator(
@@ -162,8 +175,8 @@ def create_retrieval_components(config: PipelineConfig, example_gen, schema_gen,
     evaluator = RecGenEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=latest_blessed_model.outputs["model"], item_catalog=example_gen.outputs["item_catalog"],
-        eval_config=retrieval_eval_config(config.evaluation),
-        example_splits=[config.evaluation.split]).with_id("RetrievalEvaluator")
+        eval_config=retrieval_eval_config(config.evaluation), example_splits=[config.evaluation.split],
+        thresholds=config.evaluation_thresholds, thresholds_model=RETRIEVAL_MODEL).with_id("RetrievalEvaluator")
     pusher = ModelBasePusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=RETRIEVAL_MODEL,
@@ -200,7 +213,8 @@ def create_generator_components(config: PipelineConfig, example_gen, schema_gen,
     evaluator = RecGenEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=latest_blessed_model.outputs["model"], eval_config=generator_eval_config(config.evaluation),
-        example_splits=[config.evaluation.split]).with_id("GeneratorEvaluator")
+        example_splits=[config.evaluation.split], thresholds=config.evaluation_thresholds,
+        thresholds_model=GENERATOR_MODEL).with_id("GeneratorEvaluator")
     pusher = ModelBasePusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=GENERATOR_MODEL,
@@ -208,12 +222,13 @@ def create_generator_components(config: PipelineConfig, example_gen, schema_gen,
     return [transform, trainer, explainer, latest_blessed_model, evaluator, pusher]
 
 
-def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig, metadata_connection_config=None) -> tfx.dsl.Pipeline:
+    """The pipeline; ``metadata_connection_config`` is where its runner keeps ML Metadata
+    (LocalDagRunner: SQLite under ``config.root``; Kubeflow brings its own)."""
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=create_components(config),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.metadata_path),
+        metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=config.beam_pipeline_args,
         enable_cache=False)

@@ -12,6 +12,7 @@ import os
 
 import tensorflow as tf
 
+from components.artifacts import ItemCatalog
 from components.example_gen import features as F
 from components.test_set_ranker import recommend_for, split_requests
 from pipelines.artifacts import latest_artifact_uri, latest_ingestion_report
@@ -34,7 +35,7 @@ def sample_recommendation(config: PipelineConfig, k: int = 5, shown_history: int
     when the run trained the generator."""
     model_uri = latest_artifact_uri(config, "Model", producer="RetrievalTrainer")
     generator_uri = latest_artifact_uri(config, "Model", producer="GeneratorTrainer")
-    catalog_uri = latest_artifact_uri(config, "RecGenItemCatalog")
+    catalog_uri = latest_artifact_uri(config, ItemCatalog.TYPE_NAME)
     examples_uri = latest_ingestion_report(config)["examples_uri"]
     request = next(split_requests(os.path.join(examples_uri, f"Split-{F.TEST}"), batch_size=1))
     recommend = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")).signatures["recommend"]

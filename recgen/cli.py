@@ -9,6 +9,7 @@
                         (recgen/serve_cli.py)
     recgen retrain --root DIR ...; recgen schedule --root DIR --cron EXPR ...
                         (recgen/retrain_cli.py)
+    recgen kubeflow compile|submit|schedule ... (recgen/kubeflow_cli.py)
 
 Errors in the input (a missing path, an unknown format, too many malformed rows,
 data anomalies) end the command with exit status 1 and a message naming the cause.
@@ -27,6 +28,7 @@ from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.progress import say
 from recgen.retrain_cli import add_retraining_commands
+from recgen.kubeflow_cli import add_kubeflow_commands
 from recgen.serve_cli import add_serving_commands
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
@@ -209,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_pipeline_report)
     add_serving_commands(commands)
     add_retraining_commands(commands)
+    add_kubeflow_commands(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.artifacts import ItemCatalog
 from components.example_gen import features as F
 from serving.model_base import MODELS_CONFIG, WARMUP_FILE, versions
 from pipelines.evaluation_report import latest_evaluations
@@ -124,7 +125,7 @@ def test_tfma_figures_equal_an_independent_computation_from_the_dumped_lists(thr
         return {(row[F.USER_ID].numpy().decode(), row[F.ITEM_ID].numpy().decode()) for row in dataset}
 
     targets = dict(pairs(F.TEST))
-    catalog = read_catalog(latest_artifact_uri(config, "RecGenItemCatalog"))
+    catalog = read_catalog(latest_artifact_uri(config, ItemCatalog.TYPE_NAME))
     catalog_ids = [item.decode() for item in catalog.item_ids]
     categories = [[c.decode() for c in row if c] for row in catalog.categories]
     topk_path = latest_rankings(config)["topk_test_path"]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.artifacts import ItemCatalog, TextEncoder
 from components.example_gen import features as F
 from pipelines.artifacts import latest_artifact_uri, latest_ingestion_report, latest_rankings
 from recgen.cli import main as recgen_main
@@ -165,8 +166,8 @@ def retrieval_fn_args(config, retrieval=None, **fields):
                   train_files=[os.path.join(transformed, "Split-train", "*")],
                   eval_files=[os.path.join(transformed, "Split-eval", "*")],
                   custom_config={"retrieval": (retrieval or config.retrieval).to_json(),
-                                 ITEM_CATALOG_URI: uri("RecGenItemCatalog"),
-                                 TEXT_ENCODER_URI: uri("RecGenTextEncoder")}, **fields)
+                                 ITEM_CATALOG_URI: uri(ItemCatalog.TYPE_NAME),
+                                 TEXT_ENCODER_URI: uri(TextEncoder.TYPE_NAME)}, **fields)
 
 
 def test_warm_start_restores_the_base_models_weights_through_its_vocabularies(synthetic_run):

@@ -47,6 +47,33 @@ class EvaluationConfig(JsonConfig):
         object.__setattr__(self, "top_ks", tuple(self.top_ks))  # JSON gives a list back
 
 
+THRESHOLD_FIELDS = ("retrieval_floors", "retrieval_max_drops", "generator_floors", "generator_max_drops")
+
+
+def thresholds_json(config: EvaluationConfig) -> str:
+    """The blessing thresholds of ``config`` as JSON (what ``parse_thresholds`` reads)."""
+    return json.dumps({name: getattr(config, name) for name in THRESHOLD_FIELDS}, sort_keys=True)
+
+
+def parse_thresholds(text: str) -> EvaluationConfig:
+    """JSON of threshold fields (others keep their defaults); ValueError names what is wrong."""
+    try:
+        changes = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"thresholds are not JSON: {error}") from None
+    if not isinstance(changes, dict) or set(changes) - set(THRESHOLD_FIELDS):
+        raise ValueError(f"thresholds must be a JSON object of {', '.join(THRESHOLD_FIELDS)}; got {text!r}")
+    for name, values in changes.items():
+        if not isinstance(values, dict) or not all(isinstance(v, (int, float)) for v in values.values()):
+            raise ValueError(f"thresholds: {name} must map metric names to numbers; got {values!r}")
+    return EvaluationConfig(**changes)
+
+
+def model_thresholds(config: EvaluationConfig, model: str) -> Dict[str, tfma.PerSliceMetricThresholds]:
+    """The thresholds of ``model`` ("retrieval" or "generator"): its floors and allowed drops."""
+    return _thresholds(getattr(config, f"{model}_floors"), getattr(config, f"{model}_max_drops"))
+
+
 def _thresholds(floors: Dict[str, float], max_drops: Dict[str, float]) -> Dict[str, tfma.PerSliceMetricThresholds]:
     """Thresholds on the overall slice only (a threshold without slicing specs binds every slice)."""
     thresholds = {}
@@ -86,7 +113,7 @@ def retrieval_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
             metrics=[tfma.MetricConfig(class_name="ExampleCount"),
                      _metric("TopKAccuracy", top_ks=list(config.top_ks)),
                      _metric("TopKDiversity", top_ks=list(config.top_ks))],
-            per_slice_thresholds=_thresholds(config.retrieval_floors, config.retrieval_max_drops))])
+            per_slice_thresholds=model_thresholds(config, "retrieval"))])
 
 
 def generator_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
@@ -98,4 +125,4 @@ def generator_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
         slicing_specs=_slicing_specs(),
         metrics_specs=[tfma.MetricsSpec(
             metrics=[tfma.MetricConfig(class_name="ExampleCount"), _metric("ExplanationQuality")],
-            per_slice_thresholds=_thresholds(config.generator_floors, config.generator_max_drops))])
+            per_slice_thresholds=model_thresholds(config, "generator"))])

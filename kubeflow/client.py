@@ -1,0 +1,121 @@
+"""Runs and recurring runs of a compiled pipeline package, through ``kfp.Client`` (KFP API v2beta1).
+
+Example:
+    >>> spec = compile_pipeline(KubeflowOptions(), "recgen-pipeline.yaml")  # doctest: +SKIP
+    >>> parameters = parameter_values(spec, ["data_path=/gcs/my-bucket/data"])  # doctest: +SKIP
+    >>> Pipelines("http://localhost:8888").submit("recgen-pipeline.yaml", parameters,  # doctest: +SKIP
+    ...                                           experiment="recgen", run_name="retrain")
+    'b9f0…'
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import warnings
+from typing import Dict, List
+
+from recgen.data import DataError
+
+# KFP's scheduler reads cron with a seconds field first (robfig/cron): second minute hour
+# day-of-month month day-of-week.
+CRON_FIELDS = (("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
+               ("month", 1, 12), ("day of week", 0, 6))
+_CRON_TERM = re.compile(r"^(?:\*|\?|(\d+)(?:-(\d+))?|[A-Za-z]{3}(?:-[A-Za-z]{3})?)(?:/(\d+))?$")
+
+
+class KubeflowError(DataError):
+    """A bad argument or a failed KFP request; the ``recgen`` command reports it and exits 1."""
+
+
+def check_cron(expression: str) -> str:
+    """``expression`` if it is a 6-field KFP cron expression; KubeflowError saying why not."""
+    fields = expression.split()
+    if len(fields) == 5:
+        raise KubeflowError(f"cron {expression!r} has 5 fields; KFP's cron has 6, seconds first "
+                            f"(e.g. '0 {expression}')")
+    if len(fields) != len(CRON_FIELDS):
+        raise KubeflowError(f"cron {expression!r} has {len(fields)} fields; KFP's cron has 6: "
+                            + " ".join(name.replace(" ", "-") for name, _, _ in CRON_FIELDS))
+    for field, (name, low, high) in zip(fields, CRON_FIELDS):
+        for term in field.split(","):
+            match = _CRON_TERM.match(term)
+            numbers = [int(n) for n in match.groups()[:2] if n] if match else []
+            if not match or any(not low <= n <= high for n in numbers) or match.group(3) == "0":
+                raise KubeflowError(f"cron {expression!r}: {name} field {field!r} is not a value "
+                                    f"{low}-{high}, a range, a list, '*' or a step")
+    return expression
+
+
+_PARSERS = {"STRING": str, "NUMBER_INTEGER": int, "NUMBER_DOUBLE": float, "BOOLEAN": json.loads,
+            "LIST": json.loads, "STRUCT": json.loads}
+
+
+def parameter_values(spec: dict, assignments: List[str]) -> Dict[str, object]:
+    """``NAME=VALUE`` strings as typed values of the spec's pipeline parameters."""
+    declared = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+    values = {}
+    for assignment in assignments:
+        name, equals, text = assignment.partition("=")
+        if not equals:
+            raise KubeflowError(f"--param {assignment!r}: expected NAME=VALUE")
+        if name not in declared:
+            raise KubeflowError(f"--param {name}: no such pipeline parameter; "
+                                f"the pipeline's are {', '.join(sorted(declared))}")
+        kind = declared[name]["parameterType"]
+        try:
+            values[name] = _PARSERS[kind](text)
+        except ValueError as error:
+            raise KubeflowError(f"--param {name}: {text!r} is not a {kind}: {error}") from None
+    return values
+
+
+class Pipelines:
+    """``kfp.Client`` for one KFP API endpoint, with a failed connection or request as a KubeflowError.
+
+    Connecting asks the server's healthz, so a dead host fails here, before any work."""
+
+    def __init__(self, host: str):
+        import kfp
+        self.host = host
+        with self._errors(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "only works with KFP 2.0.0-beta.2 and later"
+            self._client = kfp.Client(host=host)
+
+    @contextlib.contextmanager
+    def _errors(self):
+        import kfp_server_api
+        import urllib3
+        retries = logging.getLogger("urllib3.connectionpool")
+        level = retries.level
+        retries.setLevel(logging.ERROR)  # its "Retrying ..." warnings repeat the error below
+        try:
+            yield
+        except kfp_server_api.ApiException as error:
+            raise KubeflowError(f"KFP API at {self.host}: HTTP {error.status} {error.reason}: "
+                                f"{(error.body or '').strip()[:500]}") from None
+        except urllib3.exceptions.HTTPError as error:
+            reason = str(getattr(error, "reason", None) or error).split(">: ", 1)[-1]
+            raise KubeflowError(f"cannot reach the KFP API at {self.host}: {reason}") from None
+        except (TimeoutError, ValueError) as error:
+            raise KubeflowError(f"KFP API at {self.host}: {error}") from None
+        finally:
+            retries.setLevel(level)
+
+    def submit(self, package_path: str, parameters: Dict[str, object], experiment: str, run_name: str) -> str:
+        """Creates one run of the package in ``experiment`` (created if missing); returns the run id."""
+        with self._errors():
+            return self._client.create_run_from_pipeline_package(
+                package_path, arguments=parameters, run_name=run_name, experiment_name=experiment).run_id
+
+    def schedule(self, package_path: str, parameters: Dict[str, object], experiment: str, job_name: str,
+                 cron: str) -> str:
+        """Creates a recurring run on ``cron`` (6 fields, seconds first) that skips missed slots
+        instead of catching up, one run at a time; returns its id."""
+        check_cron(cron)
+        with self._errors():
+            experiment_id = self._client.create_experiment(name=experiment).experiment_id
+            return self._client.create_recurring_run(
+                experiment_id=experiment_id, job_name=job_name, cron_expression=cron, params=parameters,
+                pipeline_package_path=package_path, no_catchup=True, max_concurrency=1).recurring_run_id
