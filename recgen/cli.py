@@ -4,6 +4,7 @@
     recgen data synth --out DIR [--users N --items M --seed S]
     recgen pipeline run [--data PATH] [--format F] --root DIR [--retrieval-config JSON]
                         [--generator-config JSON] [--train-steps N] [--no-explanations]
+                        [--beam-arg=ARG ...]
     recgen pipeline report --root DIR [--json]
     recgen serve --root DIR ...; recgen recommend --user U ...; recgen event add|history ...
                         (recgen/serve_cli.py)
@@ -22,13 +23,13 @@ import os
 import sys
 from typing import List, Optional
 
-from recgen.data import FORMATS, DataError, open_source
 from recgen.config_options import changed_config
+from recgen.data import FORMATS, DataError, open_source
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.progress import say
-from recgen.retrain_cli import add_retraining_commands
 from recgen.kubeflow_cli import add_kubeflow_commands
+from recgen.retrain_cli import add_retraining_commands
 from recgen.serve_cli import add_serving_commands
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
@@ -137,11 +138,23 @@ def _pipeline_report(args) -> int:
     return 0
 
 
-def _pipeline_run(args) -> int:
-    from pipelines.local_runner import run_pipeline
+def pipeline_config(args, data: str):
+    """The ``PipelineConfig`` that ``recgen pipeline run``'s arguments ask for, over ``data``."""
     from pipelines.recgen_pipeline import PipelineConfig
     from trainer.config import RetrievalConfig
     from trainer.generator.config import GeneratorConfig
+
+    return PipelineConfig(data_path=os.path.abspath(data), root=args.root, data_format=args.format,
+                          history_length=args.history_length,
+                          max_malformed_fraction=args.max_malformed_fraction,
+                          beam_pipeline_args=args.beam_arg,
+                          retrieval=changed_config(RetrievalConfig(), "--retrieval-config", args.retrieval_config),
+                          generator=changed_config(GeneratorConfig(), "--generator-config", args.generator_config),
+                          train_steps=args.train_steps, explain=not args.no_explanations)
+
+
+def _pipeline_run(args) -> int:
+    from pipelines.local_runner import run_pipeline
 
     data = args.data
     if data is None:
@@ -149,13 +162,7 @@ def _pipeline_run(args) -> int:
         say(f"no --data given: generating the synthetic default into {data}")
         write_generic_csv(DEFAULT_SYNTHETIC, data, show_progress=True)
     open_source(data, args.format)  # fail at once on a missing path or an unknown format
-    config = PipelineConfig(data_path=os.path.abspath(data), root=args.root, data_format=args.format,
-                            history_length=args.history_length,
-                            max_malformed_fraction=args.max_malformed_fraction,
-                            beam_pipeline_args=args.beam_arg,
-                            retrieval=changed_config(RetrievalConfig(), "--retrieval-config", args.retrieval_config),
-                            generator=changed_config(GeneratorConfig(), "--generator-config", args.generator_config),
-                            train_steps=args.train_steps, explain=not args.no_explanations)
+    config = pipeline_config(args, data)
     config.save()
     run_pipeline(config)
     _print_report(_report(args.root))

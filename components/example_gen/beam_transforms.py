@@ -35,7 +35,9 @@ class _UserExamplesFn(beam.DoFn):
             self._counters[split].inc()
             example = make_example(target, history, self._history_length,
                                    self._items_by_id.get(target.item_id), split)
-            yield beam.pvalue.TaggedOutput(split, example.SerializeToString())
+            # Deterministic: the feature map's default wire order follows a per-process hash
+            # seed, so the same example would get other bytes in another worker or run.
+            yield beam.pvalue.TaggedOutput(split, example.SerializeToString(deterministic=True))
 
 
 @beam.ptransform_fn
