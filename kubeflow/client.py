@@ -12,17 +12,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import warnings
 from typing import Dict, List
+
+from croniter import croniter
 
 from recgen.data import DataError
 
 # KFP's scheduler reads cron with a seconds field first (robfig/cron): second minute hour
-# day-of-month month day-of-week.
-CRON_FIELDS = (("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
-               ("month", 1, 12), ("day of week", 0, 6))
-_CRON_TERM = re.compile(r"^(?:\*|\?|(\d+)(?:-(\d+))?|[A-Za-z]{3}(?:-[A-Za-z]{3})?)(?:/(\d+))?$")
+# day-of-month month day-of-week. croniter reads seconds as an optional last field, so an
+# expression is checked by croniter with its seconds field moved to the end.
+CRON_FIELDS = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
 
 
 class KubeflowError(DataError):
@@ -37,14 +37,10 @@ def check_cron(expression: str) -> str:
                             f"(e.g. '0 {expression}')")
     if len(fields) != len(CRON_FIELDS):
         raise KubeflowError(f"cron {expression!r} has {len(fields)} fields; KFP's cron has 6: "
-                            + " ".join(name.replace(" ", "-") for name, _, _ in CRON_FIELDS))
-    for field, (name, low, high) in zip(fields, CRON_FIELDS):
-        for term in field.split(","):
-            match = _CRON_TERM.match(term)
-            numbers = [int(n) for n in match.groups()[:2] if n] if match else []
-            if not match or any(not low <= n <= high for n in numbers) or match.group(3) == "0":
-                raise KubeflowError(f"cron {expression!r}: {name} field {field!r} is not a value "
-                                    f"{low}-{high}, a range, a list, '*' or a step")
+                            + " ".join(CRON_FIELDS))
+    if not croniter.is_valid(" ".join(fields[1:] + fields[:1])):
+        raise KubeflowError(f"cron {expression!r} is not a cron expression: "
+                            f"{' '.join(CRON_FIELDS)}, each a value, a range, a list, '*' or a step")
     return expression
 
 

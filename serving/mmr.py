@@ -17,21 +17,24 @@ import numpy as np
 
 
 def mmr_order(scores: np.ndarray, embeddings: np.ndarray, k: int, diversity: float) -> List[int]:
-    """Indices of the ``k`` candidates MMR picks, in pick order."""
+    """Indices of the ``k`` candidates MMR picks, in pick order.
+
+    Only the picked items' similarity rows are computed (k x n, not n x n): this runs on every
+    request, so it keeps to a few vector operations per pick."""
     count = len(scores)
-    spread = scores.max() - scores.min() if count else 0.0
+    if count == 0 or k <= 0:
+        return []
+    spread = scores.max() - scores.min()
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(count)
     norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
     unit = embeddings / np.where(norms > 0, norms, 1.0)
-    similarity = unit @ unit.T
-    picked: List[int] = []
-    closest = np.full(count, -np.inf)  # highest similarity to anything picked so far
-    available = np.ones(count, dtype=bool)
-    for _ in range(min(k, count)):
-        penalty = np.where(np.isfinite(closest), closest, 0.0)
-        value = np.where(available, (1 - diversity) * relevance - diversity * penalty, -np.inf)
+    weighted_relevance = (1 - diversity) * relevance
+    picked = [int(np.argmax(weighted_relevance))]  # nothing picked yet: no similarity penalty
+    closest = unit @ unit[picked[0]]  # highest similarity to anything picked so far
+    for _ in range(min(k, count) - 1):
+        value = weighted_relevance - diversity * closest
+        value[picked] = -np.inf
         best = int(np.argmax(value))
         picked.append(best)
-        available[best] = False
-        closest = np.maximum(closest, similarity[best])
+        np.maximum(closest, unit @ unit[best], out=closest)
     return picked
