@@ -177,7 +177,7 @@ def test_warm_start_restores_the_base_models_weights_through_its_vocabularies(sy
 
     config, model_dir, _ = synthetic_run
     training = _Training(retrieval_fn_args(config, base_model=model_dir))
-    model = training.new_model(training_dataset(training.fn_args.train_files, training.tft_output, training.config))
+    model = training.new_model(training_dataset(training.fn_args.train_files, training.tft_output, training.config), 0)
     saved = np.load(os.path.join(os.path.dirname(model_dir), warm_start.WARM_START_DIR, warm_start.WEIGHTS_FILE))
     restored = {variable.name: variable.numpy() for variable in model.trainable_weights}
     assert set(restored) == set(saved.files)
@@ -227,3 +227,37 @@ def test_progress_log_has_every_component_finishing(synthetic_run):
     for component in ("RecGenExampleGen", "TextEncoderGen", "Transform", "RetrievalTrainer", "TestSetRanker",
                       "GeneratorTransform", "GeneratorTrainer", "TestSetExplainer"):
         assert f"Component {component} is finished." in log
+
+
+def test_an_ensemble_serves_the_sum_of_its_members_scores(synthetic_run, tmp_path):
+    """Member 1 of an ensemble trains exactly as a single model would; the export concatenates the
+    members' embeddings, so its scores are the members' scores added up."""
+    from trainer import warm_start
+    from trainer.retrieval_trainer import run_fn
+    config, _, _ = synthetic_run
+    single_phase = config.retrieval.replace(refit_on_eval=False, max_epochs=2)
+    modules = {}
+    for size in (1, 2):
+        serving_dir = str(tmp_path / f"ensemble-{size}" / "Format-Serving")
+        run_fn(retrieval_fn_args(config, single_phase.replace(ensemble_size=size), base_model=None,
+                                 serving_model_dir=serving_dir))
+        modules[size] = tf.saved_model.load(serving_dir)
+    dim = single_phase.embedding_dim
+    single, ensemble = modules[1].candidate_embeddings.numpy(), modules[2].candidate_embeddings.numpy()
+    assert ensemble.shape == (single.shape[0], 2 * dim)
+    np.testing.assert_allclose(ensemble[:, :dim], single, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(ensemble[:, dim:], single, atol=1e-3)  # the second member has its own seed
+
+    history = ["item_000003", "item_000010"]
+    query = {"user_id": tf.constant(["user_000001"]), "history_item_ids": tf.constant([history]),
+             "history_timestamps": tf.constant([[2_000_000_000 - 120, 2_000_000_000 - 60]], tf.int64),  # as recommend() sends
+             "timestamp": tf.constant([2_000_000_000], tf.int64)}
+    embedding = modules[2].signatures["query_embedding"](**query)["embedding"].numpy()[0]
+    items, scores = recommend(modules[2], history, k=5, timestamp=2_000_000_000)
+    found = modules[2].signatures["item_embeddings"](item_ids=tf.constant(items))["embeddings"].numpy()
+    member_scores = [found[:, :dim] @ embedding[:dim], found[:, dim:] @ embedding[dim:]]
+    np.testing.assert_allclose(scores, member_scores[0] + member_scores[1], rtol=1e-4, atol=1e-4)
+    model_dir = tmp_path / "ensemble-2"
+    history_file = json.loads((model_dir / "training_history.json").read_text())
+    assert [member["seed"] for member in history_file["members"]] == [single_phase.seed, single_phase.seed + 1]
+    assert os.path.exists(os.path.join(warm_start.member_directory(str(model_dir), 1), warm_start.WEIGHTS_FILE))

@@ -46,7 +46,12 @@ class RetrievalConfig(JsonConfig):
     early_stopping_patience: int = 3
     eval_k: int = 10                  # early stopping watches HR@eval_k on the eval split
     seed: int = 42
+    ensemble_size: int = 1            # members trained with seeds seed, seed + 1, ...; scores add up (ensemble.py)
     refit_on_eval: bool = True        # after early stopping: retrain on train + eval for the best epochs
     warm_start: bool = True           # start from the last blessed model's weights when there is one
     # Export.
     serving_top_k: int = 100          # k of the serving_default (tf.Example) signature
+
+    def __post_init__(self):
+        if self.ensemble_size < 1:
+            raise ValueError(f"ensemble_size must be at least 1, not {self.ensemble_size}")

@@ -23,6 +23,7 @@ from trainer import warm_start
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog, transformed_item_features
 from trainer.config import RetrievalConfig
 from trainer.data import load_eval_queries, training_dataset
+from trainer.ensemble import Ensemble
 from trainer.export import export_serving_model
 from trainer.retrieval_model import RetrievalModel, VocabularySizes
 from trainer.whole_catalog import EarlyStoppingOnHitRate, WholeCatalogEvaluator, embed
@@ -76,17 +77,17 @@ class _Training:
         self.steps_per_epoch = max(1, int(np.ceil(steps / self.config.max_epochs))) if steps else None
         self.epochs = int(np.ceil(steps / self.steps_per_epoch)) if steps else self.config.max_epochs
 
-    def new_model(self, train: tf.data.Dataset) -> RetrievalModel:
-        """A fresh, seeded model, warm-started from the base model when there is one (and
-        ``config.warm_start`` allows it)."""
-        tf.keras.utils.set_random_seed(self.config.seed)
+    def new_model(self, train: tf.data.Dataset, member: int) -> RetrievalModel:
+        """A fresh model seeded for ensemble member ``member``, warm-started from the same member
+        of the base model when there is one (and ``config.warm_start`` allows it)."""
+        tf.keras.utils.set_random_seed(self.config.seed + member)
         model = RetrievalModel(self.config, self.sizes, text_encoder_layer(self.config, self.custom_config),
                                self.item_probability, self.catalog_features)
         model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
                                                           weight_decay=self.config.weight_decay))
         model.compute_loss(next(iter(train)))  # builds every variable, so warm start can fill them
         if self.fn_args.base_model and self.config.warm_start:
-            warm_start.restore(model, self.fn_args.base_model, self.tft_output)
+            warm_start.restore(model, self.fn_args.base_model, self.tft_output, member)
         return model
 
     def fit(self, model, train: tf.data.Dataset, epochs: int, callbacks=()) -> None:
@@ -94,6 +95,19 @@ class _Training:
             train = train.repeat()
         model.fit(train, epochs=epochs, steps_per_epoch=self.steps_per_epoch, callbacks=list(callbacks),
                   verbose=0)
+
+
+def _select_epochs(run: _Training, train: tf.data.Dataset, evaluator: WholeCatalogEvaluator, member: int):
+    """One member trained with early stopping on eval; returns the model and its callback."""
+    config = run.config
+    if config.ensemble_size > 1:
+        say(f"Trainer: ensemble member {member + 1}/{config.ensemble_size} (seed {config.seed + member})")
+    model = run.new_model(train, member)
+    stopping = EarlyStoppingOnHitRate(evaluator, config.early_stopping_patience)
+    run.fit(model, train, run.epochs, [stopping])
+    say(f"Trainer: best eval HR@{config.eval_k} {stopping.best_metrics.get(f'hr@{config.eval_k}', 0):.4f} "
+        f"at epoch {stopping.best_epoch}")
+    return model, stopping
 
 
 def run_fn(fn_args) -> None:
@@ -106,6 +120,10 @@ def run_fn(fn_args) -> None:
     The warm-start weights the next run starts from are the early-stopped model's, saved
     before the refit: a next run warm-started from weights that had seen the eval events
     would select its epochs on events it already fitted.
+
+    With ``ensemble_size`` > 1 each member goes through both phases with its own seed, and
+    the export serves their sum (``trainer/ensemble.py``); the ensemble's eval figures are
+    those of the early-stopped members, before any refit.
     """
     tf.get_logger().setLevel("ERROR")  # Keras warns that towers taking a config have no get_config
     run = _Training(fn_args)
@@ -115,27 +133,36 @@ def run_fn(fn_args) -> None:
     evaluator = WholeCatalogEvaluator(run.catalog, run.catalog_features,
                                       load_eval_queries(fn_args.eval_files, run.tft_output), config.eval_k)
     train = training_dataset(fn_args.train_files, run.tft_output, config)
-    model = run.new_model(train)
-    stopping = EarlyStoppingOnHitRate(evaluator, config.early_stopping_patience)
-    run.fit(model, train, run.epochs, [stopping])
-    say(f"Trainer: best eval HR@{config.eval_k} {stopping.best_metrics.get(f'hr@{config.eval_k}', 0):.4f} "
-        f"at epoch {stopping.best_epoch}")
     model_dir = os.path.dirname(fn_args.serving_model_dir)
-    warm_start.save(model, run.tft_output, os.path.join(model_dir, warm_start.WARM_START_DIR))
-    if config.refit_on_eval and stopping.best_epoch > 0:
-        say(f"Trainer: refitting on train + eval events for {stopping.best_epoch} epochs")
+    members, stopped = [], []
+    for member in range(config.ensemble_size):
+        model, stopping = _select_epochs(run, train, evaluator, member)
+        warm_start.save(model, run.tft_output, warm_start.member_directory(model_dir, member))
+        members.append(model)
+        stopped.append(stopping)
+    ensemble_eval = evaluator.evaluate(Ensemble(members)) if len(members) > 1 else stopped[0].best_metrics
+    if len(members) > 1:
+        say(f"Trainer: ensemble of {len(members)}, eval HR@{config.eval_k} {ensemble_eval[f'hr@{config.eval_k}']:.4f}")
+    if config.refit_on_eval:
         train_and_eval = training_dataset(list(fn_args.train_files) + list(fn_args.eval_files),
                                           run.tft_output, config)
-        model = run.new_model(train_and_eval)
-        run.fit(model, train_and_eval, stopping.best_epoch)
+        for member, stopping in enumerate(stopped):
+            if stopping.best_epoch > 0:
+                say(f"Trainer: refitting{f' member {member + 1}' if len(members) > 1 else ''} on train + eval "
+                    f"events for {stopping.best_epoch} epochs")
+                members[member] = run.new_model(train_and_eval, member)
+                run.fit(members[member], train_and_eval, stopping.best_epoch)
 
-    candidate_embeddings = embed(model.candidate_tower, run.catalog_features)
+    served = members[0] if len(members) == 1 else Ensemble(members)
+    candidate_embeddings = embed(served.candidate_tower, run.catalog_features)
     catalog_index = run.catalog_features[P.ITEM_INDEX]
     training_share = np.where(catalog_index < run.sizes.items, run.item_probability[catalog_index], 0.0)
-    export_serving_model(model, run.tft_output, run.catalog, candidate_embeddings, config,
+    export_serving_model(served, run.tft_output, run.catalog, candidate_embeddings, config,
                          fn_args.serving_model_dir, training_share)
     check_servable(fn_args.serving_model_dir)  # fail here, not in TF Serving, on an op it lacks
     with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE), "w") as stream:
-        json.dump({"config": json.loads(config.to_json()), "best_epoch": stopping.best_epoch,
-                   "best_eval": stopping.best_metrics, "refit_on_eval": config.refit_on_eval,
-                   "epochs": stopping.history}, stream, indent=2)
+        json.dump({"config": json.loads(config.to_json()), "best_epoch": stopped[0].best_epoch,
+                   "best_eval": ensemble_eval, "refit_on_eval": config.refit_on_eval,
+                   "epochs": stopped[0].history,
+                   "members": [{"seed": config.seed + n, "best_epoch": s.best_epoch, "best_eval": s.best_metrics,
+                                "epochs": s.history} for n, s in enumerate(stopped)]}, stream, indent=2)

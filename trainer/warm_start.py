@@ -71,11 +71,20 @@ def remap_rows(old: np.ndarray, old_vocabulary: List[bytes], new: np.ndarray,
     return carried
 
 
-def restore(model, base_model_serving_dir: str, tft_output) -> Dict[str, int]:
-    """Fills ``model``'s variables from the base model's ``warm_start/``; returns rows carried per table."""
-    directory = os.path.join(os.path.dirname(base_model_serving_dir.rstrip("/")), WARM_START_DIR)
+def member_directory(model_dir: str, member: int) -> str:
+    """Where ensemble member ``member`` of the model under ``model_dir`` keeps its warm-start
+    weights: ``warm_start/`` for the first (and a single model), ``warm_start/member-N/`` after."""
+    directory = os.path.join(model_dir, WARM_START_DIR)
+    return directory if member == 0 else os.path.join(directory, f"member-{member}")
+
+
+def restore(model, base_model_serving_dir: str, tft_output, member: int = 0) -> Dict[str, int]:
+    """Fills ``model``'s variables from the base model's warm-start weights of the same ensemble
+    member; returns rows carried per table."""
+    directory = member_directory(os.path.dirname(base_model_serving_dir.rstrip("/")), member)
     if not tf.io.gfile.exists(os.path.join(directory, WEIGHTS_FILE)):
-        say(f"Trainer: base model {base_model_serving_dir} has no warm-start weights; training from scratch")
+        say(f"Trainer: base model {base_model_serving_dir} has no warm-start weights for ensemble member "
+            f"{member + 1}; training it from scratch")
         return {}
     with tf.io.gfile.GFile(os.path.join(directory, WEIGHTS_FILE), "rb") as stream:
         saved = dict(np.load(io.BytesIO(stream.read())))
