@@ -124,7 +124,8 @@ class Recommender:
         query = query_example(request.user_id, [item for item, _ in history], [ts for _, ts in history],
                               int(now), exclude=seen[:limits.max_seen_items])
         item_ids, scores, version = self.models.recommend([query], deadline.remaining("retrieval"))
-        candidates = [(item, score) for item, score in zip(item_ids[0], scores[0]) if np.isfinite(score)]
+        finite = np.isfinite(scores[0])  # the model pads with -inf when fewer items remain
+        candidates = list(zip(item_ids[0][finite].tolist(), scores[0][finite].tolist()))
         chosen = self._diversify(candidates, k, diversity, version, deadline)
         response.source, response.retrieval_model_version = MODEL, version
         for item, score in chosen:
@@ -145,7 +146,7 @@ class Recommender:
             return candidates[:k]
         embeddings = self.models.item_embeddings([item for item, _ in candidates], version,
                                                  deadline.remaining("diversity re-ranking"))
-        order = mmr_order(np.array([score for _, score in candidates]), embeddings, k, diversity)
+        order = mmr_order(np.array([score for _, score in candidates], np.float32), embeddings, k, diversity)
         return [candidates[i] for i in order]
 
     def _explain(self, user_id: str, history: List[str], response: pb.RecommendResponse, count: int,
