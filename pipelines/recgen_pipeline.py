@@ -118,9 +118,7 @@ class PipelineConfig:
 
     def to_json(self) -> str:
         """Every field, nested model settings included (``from_json`` reads it back)."""
-        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-        fields.update({name: json.loads(fields[name].to_json()) for name in _NESTED_CONFIGS})
-        return json.dumps(fields, indent=2, sort_keys=True)
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "PipelineConfig":

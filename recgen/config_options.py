@@ -26,10 +26,11 @@ def config_changes(option: str, text: Optional[str]) -> dict:
     return changes
 
 
-def changed_config(config, option: str, text: Optional[str]):
-    """``config`` (a frozen JsonConfig dataclass) with the option's changes; a DataError names a
-    field that does not exist or a value the config refuses."""
+def changed_config(config, option: str, text: Optional[str], changes: Optional[dict] = None):
+    """``config`` (a frozen JsonConfig dataclass) with the option's changes (``changes`` when
+    already parsed from ``text``); a DataError names a field that does not exist or a value the
+    config refuses."""
     try:
-        return config.replace(**config_changes(option, text))
+        return config.replace(**(config_changes(option, text) if changes is None else changes))
     except (TypeError, ValueError) as error:
         raise DataError(f"{option} {text!r}: {error}") from error

@@ -21,11 +21,12 @@ def _changes(args):
     from pipelines.retraining import CycleChanges
     from trainer.config import RetrievalConfig
     from trainer.generator.config import GeneratorConfig
-    changed_config(RetrievalConfig(), "--retrieval-config", args.retrieval_config)
-    changed_config(GeneratorConfig(), "--generator-config", args.generator_config)
-    return CycleChanges(retrieval=config_changes("--retrieval-config", args.retrieval_config),
-                        generator=config_changes("--generator-config", args.generator_config),
-                        train_steps=args.train_steps)
+    changes = {}
+    for name, option, text, defaults in (("retrieval", "--retrieval-config", args.retrieval_config, RetrievalConfig()),
+                                         ("generator", "--generator-config", args.generator_config, GeneratorConfig())):
+        changes[name] = config_changes(option, text)
+        changed_config(defaults, option, text, changes[name])
+    return CycleChanges(train_steps=args.train_steps, **changes)
 
 
 def _retrain(args) -> int:

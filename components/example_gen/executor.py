@@ -60,8 +60,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples = artifact_utils.get_single_instance(output_dict[EXAMPLES_KEY])
         catalog = artifact_utils.get_single_instance(output_dict[ITEM_CATALOG_KEY])
         source = open_source(exec_properties[DATA_PATH_KEY], exec_properties.get(DATA_FORMAT_KEY) or None)
-        spans_dir = exec_properties.get(EVENT_SPANS_KEY)
-        spans = list_spans(spans_dir) if spans_dir else []
+        spans = list_spans(exec_properties.get(EVENT_SPANS_KEY))
         staging_dir = os.path.join(examples.uri, ".staging")
         examples.split_names = artifact_utils.encode_split_names(list(F.SPLITS))
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)

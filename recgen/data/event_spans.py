@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Iterable, Iterator, List, NamedTuple, Union
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
 
 from recgen.data.canonical import DataError
 
@@ -66,12 +66,12 @@ def _span(path: Path) -> Span:
         raise DataError(f"{path / SPAN_INFO}: not a readable span description ({error})") from error
 
 
-def list_spans(spans_dir: Union[str, Path]) -> List[Span]:
-    """Every complete span under ``spans_dir``, oldest first (none when the folder is missing)."""
-    spans_dir = Path(spans_dir)
-    if not spans_dir.is_dir():
+def list_spans(spans_dir: Optional[Union[str, Path]]) -> List[Span]:
+    """Every complete span under ``spans_dir``, oldest first (none when the folder is missing,
+    or not given: ``None`` or ``""``)."""
+    if not spans_dir or not Path(spans_dir).is_dir():
         return []
-    return [_span(path) for path in sorted(spans_dir.iterdir()) if _SPAN_DIR.match(path.name)]
+    return [_span(path) for path in sorted(Path(spans_dir).iterdir()) if _SPAN_DIR.match(path.name)]
 
 
 def next_sequence(spans_dir: Union[str, Path]) -> int:
