@@ -1,12 +1,13 @@
 """Recommendation service load on loopback: QPS and p50/p99 latency per concurrency; prints a table.
 
-Starts ``recgen serve --root ROOT`` (RecGen's model server + the recommendation service, a fresh
-SQLite store seeded from the run's histories) in its own process, then this process is the
-client: ``N`` threads each send ``Recommend`` back to back for ``--seconds`` (after a one-second
-warm-up), cycling through the run's users. Modes: without explanations, and with
-``--explain-count`` explanations per call. Usage:
+Starts ``recgen serve --root ROOT --workers W`` (RecGen's model server + the recommendation
+service, a fresh SQLite store seeded from the run's histories; W defaults to the number of
+cores) in its own processes, then this process is the client: ``N`` threads, each on its own
+connection, send ``Recommend`` back to back for ``--seconds`` (after a one-second warm-up),
+cycling through the run's users. Modes: without explanations, and with ``--explain-count``
+explanations per call. Usage:
 
-    .venv/bin/python benchmarks/serving_benchmark.py [--root build/run] [--seconds 10] [--clients 1 8 32]
+    .venv/bin/python benchmarks/serving_benchmark.py [--root build/run] [--seconds 10] [--clients 1 8 32] [--workers W]
 """
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ def run_cell(address: str, users: list, clients: int, seconds: float, explain_co
     import grpc
     from serving.protos import recommendation_pb2 as pb
     from serving.protos import recommendation_pb2_grpc
-    stub = recommendation_pb2_grpc.RecommendationServiceStub(grpc.insecure_channel(address))
     latencies, failures = [], []
     start_measuring = time.monotonic() + 1.0
     stop_at = start_measuring + seconds
 
     def client(offset: int):
+        # a connection per client, as separate client processes have (channels in one process share
+        # connections unless told not to); the kernel spreads connections over `recgen serve --workers`
+        channel = grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+        stub = recommendation_pb2_grpc.RecommendationServiceStub(channel)
         number = offset
         while time.monotonic() < stop_at:
             request = pb.RecommendRequest(user_id=users[number % len(users)], k=10, explain=explain_count > 0,
@@ -60,10 +64,17 @@ def run_cell(address: str, users: list, clients: int, seconds: float, explain_co
     return {"latencies": np.array(latencies), "failures": failures}
 
 
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and its children (``recgen serve``'s workers)."""
+    parent = psutil.Process(pid)
+    return sum(process.memory_info().rss for process in [parent, *parent.children(recursive=True)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", default="build/run", help="a pipeline root with pushed models (make run)")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="recgen serve --workers (default: cores)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--explain-count", type=int, default=5)
     parser.add_argument("--diversity", type=float, help="MMR weight of every request (default: the service's)")
@@ -76,14 +87,15 @@ def main() -> None:
     users = sorted({event.user_id for event in training_events(examples_uri)})
     with tempfile.TemporaryDirectory() as workdir:
         server, address = start_serve_process(args.root, os.path.join(workdir, "events.db"),
-                                              os.path.join(workdir, "serve.log"))
+                                              os.path.join(workdir, "serve.log"),
+                                              serve_args=["--workers", str(args.workers)])
         peak_rss = 0
         rows = []
         try:
             for explain_count in [0] * ("plain" in args.modes) + [args.explain_count] * ("explained" in args.modes):
                 for clients in args.clients:
                     cell = run_cell(address, users, clients, args.seconds, explain_count, args.diversity)
-                    peak_rss = max(peak_rss, psutil.Process(server.pid).memory_info().rss)
+                    peak_rss = max(peak_rss, _tree_rss(server.pid))
                     latencies = cell["latencies"]
                     rows.append((f"{explain_count} explanations" if explain_count else "no explanations", clients,
                                  len(latencies), len(latencies) / args.seconds, np.percentile(latencies, 50),
@@ -93,7 +105,8 @@ def main() -> None:
             server.terminate()
             server.wait()
     print(f"Recommend on loopback, k=10, {len(users):,} users, {args.seconds:.0f} s per row, "
-          f"{os.cpu_count()} cores; server peak RSS {peak_rss / 2 ** 20:,.0f} MiB")
+          f"{os.cpu_count()} cores, {args.workers} serving workers; server peak RSS (all its processes) "
+          f"{peak_rss / 2 ** 20:,.0f} MiB")
     print("| mode | clients | requests | QPS | p50 ms | p99 ms | failed |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for mode, clients, count, qps, p50, p99, failed in rows:

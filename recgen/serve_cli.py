@@ -1,22 +1,24 @@
 """``recgen serve``, ``recgen recommend`` and ``recgen event``: the serving commands.
 
-    recgen serve --root DIR [--host H] [--store URL] [--token T] [--model-server HOST:PORT]
+    recgen serve --root DIR [--host H] [--store URL] [--token T] [--model-server HOST:PORT] [--workers N]
     recgen recommend --user U [--k 10] [--explain] [--diversity D] [--event ITEM ...] [--json]
     recgen event add --user U --item I [--type view] [--timestamp T] [--text S] [--event-id ID]
     recgen event history --user U [--limit N]
 
 ``serve`` starts the TF-Serving-compatible model server on ``DIR/serving`` (unless
 ``--model-server`` names one already running, e.g. stock TF Serving) and the recommendation
-service in front of it, seeded with the histories of the latest run under ``DIR``. The other
+service in front of it, seeded with the histories of the latest run under ``DIR``;
+``--workers N`` runs N such processes on the same ports (``serving/workers.py``). The other
 commands are thin gRPC clients of the service. A token (``--token`` or ``RECGEN_TOKEN``) makes
 the service refuse writes without it, and makes the clients send it.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -30,51 +32,125 @@ TOKEN_VARIABLE = "RECGEN_TOKEN"
 # test). Stock TF Serving's builds do not use oneDNN either; the variable must be set before
 # TensorFlow is imported.
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+# With several workers, each runs TensorFlow on one thread unless these say otherwise: the
+# serving graphs are small, and TensorFlow's own thread pools cost more CPU than they save when
+# the workers already keep every core busy (measured: retrieval at batch 1, 1.7 ms of CPU
+# single-threaded against 3.3-4.6 ms with the default pools on 2 cores).
+TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def _serve(args) -> int:
-    os.environ[ONEDNN_VARIABLE] = "0"
-    from recgen.progress import say
+@dataclasses.dataclass
+class RunningServers:
+    """What one serving process started: the model server (None with ``--model-server``), the
+    event store and the recommendation service."""
+    model_server: object
+    store: object
+    service: object
+
+    def stop(self) -> None:
+        self.service.stop()
+        if self.model_server:
+            self.model_server.stop()
+        self.store.close()
+
+
+def start_servers(args) -> RunningServers:
+    """Starts ``recgen serve``'s servers in this process (one worker's share with ``--workers``:
+    the ports are then shared with the other workers)."""
     from serving.batching import BatchingOptions
     from serving.event_store import default_store_path, open_event_store
-    from serving.history_import import import_training_histories
     from serving.model_client import GrpcModelClient, InProcessModelClient
     from serving.model_server import ModelServer, ModelServerOptions
     from serving.recommendation_service import RecommendationServer, ServiceAddress
     from serving.recommender import Recommender, RecommenderOptions
 
     from recgen.data import DataError
-    if args.root is None and (args.model_server is None or args.store is None):
-        raise DataError("serve needs --root, or both --model-server and --store")
+    shared = args.workers > 1
     model_server = None
-    model_address = args.model_server
-    if model_address is None:
+    if args.model_server is None:
         try:
             batching = BatchingOptions.from_file(args.batching_parameters) if args.batching_parameters \
                 else BatchingOptions()
             model_server = ModelServer(ModelServerOptions(
                 base_dir=os.path.join(args.root, "serving"), host=args.host, grpc_port=args.grpc_port,
-                rest_port=args.rest_port, batching=None if args.no_batching else batching)).start()
+                rest_port=args.rest_port, batching=None if args.no_batching else batching,
+                reuse_port=shared)).start()
         except ValueError as error:  # a bad batching file or models.config
             raise DataError(str(error)) from None
-        say(f"model server: gRPC {model_server.grpc_address}, REST {args.host}:{model_server.rest_port}")
     store = open_event_store(args.store or default_store_path(args.root))
-    imported = import_training_histories(store, args.root) if args.root else 0
-    say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
-    models = GrpcModelClient(model_address) if model_server is None else InProcessModelClient(model_server.manager)
+    models = GrpcModelClient(args.model_server) if model_server is None \
+        else InProcessModelClient(model_server.manager)
     recommender = Recommender(store, models,
                               RecommenderOptions(token=args.token or os.environ.get(TOKEN_VARIABLE) or None))
     service = RecommendationServer(recommender, ServiceAddress(
-        host=args.host, grpc_port=args.service_grpc_port, rest_port=args.service_rest_port)).start()
-    say(f"recommendation service: gRPC {service.grpc_address}, REST {args.host}:{service.rest_port} {READY}")
+        host=args.host, grpc_port=args.service_grpc_port, rest_port=args.service_rest_port,
+        reuse_port=shared)).start()
+    return RunningServers(model_server, store, service)
+
+
+def _import_histories(args) -> None:
+    from recgen.progress import say
+    from serving.event_store import default_store_path, open_event_store
+    from serving.history_import import import_training_histories
+    with contextlib.closing(open_event_store(args.store or default_store_path(args.root))) as store:
+        imported = import_training_histories(store, args.root) if args.root else 0
+    say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
+
+
+def _serve_in_workers(args) -> int:
+    """``--workers N``: reserves the ports (port 0 becomes a free one), then runs N processes."""
+    from recgen.data import DataError
+    from recgen.progress import say
+    from serving.workers import WorkerError, reserve_ports, run_workers
+    names = ["service_grpc_port", "service_rest_port"] + ["grpc_port", "rest_port"] * (args.model_server is None)
+    try:
+        held = reserve_ports(args.host, [getattr(args, name) for name in names])
+    except OSError as error:
+        raise DataError(str(error)) from None
+    for name, sock in zip(names, held):
+        setattr(args, name, sock.getsockname()[1])
+    for variable in TF_THREAD_VARIABLES:  # read by TensorFlow when a worker imports it
+        os.environ.setdefault(variable, "1")
+
+    def ready():
+        if args.model_server is None:
+            say(f"model server: gRPC {args.host}:{args.grpc_port}, REST {args.host}:{args.rest_port}")
+        say(f"recommendation service: gRPC {args.host}:{args.service_grpc_port}, "
+            f"REST {args.host}:{args.service_rest_port}, {args.workers} workers {READY}")
+    try:
+        return run_workers(args.workers, start_servers, args, ready)
+    except WorkerError as error:
+        raise DataError(f"recgen serve: {error}") from None
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _serve(args) -> int:
+    os.environ[ONEDNN_VARIABLE] = "0"
+    from recgen.data import DataError
+    from recgen.progress import say
+    from serving.workers import stop_on_signals
+    if args.root is None and (args.model_server is None or args.store is None):
+        raise DataError("serve needs --root, or both --model-server and --store")
+    if args.workers < 1:
+        raise DataError(f"--workers must be at least 1, got {args.workers}")
+    _import_histories(args)
+    if args.workers > 1:
+        return _serve_in_workers(args)
+    try:
+        servers = start_servers(args)
+    except OSError as error:  # a port in use
+        raise DataError(str(error)) from None
+    if servers.model_server:
+        say(f"model server: gRPC {servers.model_server.grpc_address}, REST {args.host}:"
+            f"{servers.model_server.rest_port}")
+    say(f"recommendation service: gRPC {servers.service.grpc_address}, REST {args.host}:"
+        f"{servers.service.rest_port} {READY}")
     stopped = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopped.set())
+    stop_on_signals(stopped)
     stopped.wait()
-    service.stop()
-    if model_server:
-        model_server.stop()
-    store.close()
+    servers.stop()
     return 0
 
 
@@ -82,14 +158,14 @@ READY = "(ready)"
 _READY_LINE = re.compile(r"recommendation service: gRPC (\S+),.*" + re.escape(READY))
 
 
-def start_serve_process(root: str, store: str, log_path: str, timeout_s: float = 180.0):
-    """``recgen serve`` in a child process on free ports (benchmarks, reliability tests); returns
-    ``(process, service address)`` once it says it is ready. RuntimeError with the log's tail if it
-    exits or is not ready in ``timeout_s``."""
+def start_serve_process(root: str, store: str, log_path: str, timeout_s: float = 180.0, serve_args=()):
+    """``recgen serve [serve_args]`` in a child process on free ports (benchmarks, reliability
+    tests); returns ``(process, service address)`` once it says it is ready. RuntimeError with the
+    log's tail if it exits or is not ready in ``timeout_s``."""
     log = open(log_path, "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "recgen.cli", "serve", "--root", root, "--store", store, "--grpc-port", "0",
-         "--rest-port", "0", "--service-grpc-port", "0", "--service-rest-port", "0"],
+         "--rest-port", "0", "--service-grpc-port", "0", "--service-rest-port", "0", *serve_args],
         stdout=log, stderr=subprocess.STDOUT)
     give_up = time.monotonic() + timeout_s
     while time.monotonic() < give_up and process.poll() is None:
@@ -198,6 +274,8 @@ def add_serving_commands(commands) -> None:
                        help="use this TF Serving gRPC endpoint instead of starting RecGen's model server")
     serve.add_argument("--batching-parameters", metavar="FILE", help="TF Serving batching parameters file")
     serve.add_argument("--no-batching", action="store_true", help="run every model request on its own")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="serving processes sharing the ports (default 1; one per core uses every core)")
     serve.set_defaults(handler=_serve)
 
     recommend = commands.add_parser("recommend", help="ask the running service for recommendations")

@@ -1,7 +1,8 @@
 """The recommendation service's online event store: durable, idempotent by client event id.
 
-Two backends share this interface: SQLite (one service process, the default) and Redis (several
-replicas sharing one server). ``open_event_store`` picks one by URL.
+Two backends share this interface: SQLite (the default: one machine, one or several service
+processes, e.g. ``recgen serve --workers N``) and Redis (several replicas on several machines
+sharing one server). ``open_event_store`` picks one by URL.
 
 Example:
     >>> store = open_event_store("sqlite:///tmp/recgen/events.db")  # doctest: +SKIP

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,10 +111,21 @@ class JsonServer(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+class SharedPortJsonServer(JsonServer):
+    """Binds with SO_REUSEPORT: several processes serve one port (Python 3.10's socketserver
+    has no ``allow_reuse_port`` yet)."""
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
 def start_json_server(host: str, port: int, routes: List[Route], name: str,
-                      max_body_bytes: int = MAX_BODY_BYTES) -> JsonServer:
-    """Serves ``routes`` on ``host:port`` (port 0: any free one) in a background thread."""
-    server = JsonServer((host, port), _handler_class(routes, max_body_bytes, name))
+                      max_body_bytes: int = MAX_BODY_BYTES, reuse_port: bool = False) -> JsonServer:
+    """Serves ``routes`` on ``host:port`` (port 0: any free one) in a background thread;
+    ``reuse_port``: shared with other processes that bind it the same way."""
+    server_class = SharedPortJsonServer if reuse_port else JsonServer
+    server = server_class((host, port), _handler_class(routes, max_body_bytes, name))
     threading.Thread(target=server.serve_forever, name=f"{name}-rest", daemon=True).start()
     return server
 

@@ -35,13 +35,37 @@ def _model_error(code: grpc.StatusCode, where: str, details: str) -> ServingErro
     return ServingError(code if code in _PASSED_ON else grpc.StatusCode.UNAVAILABLE, f"{where}: {details}")
 
 
+class _EmbeddingCache:
+    """One retrieval version's item embeddings, as rows of one matrix (a request reads its
+    candidates' rows with one fancy index instead of stacking a hundred small arrays)."""
+
+    def __init__(self, version: Optional[int]):
+        self.version = version
+        self._row_of: Dict[bytes, int] = {}
+        self._matrix = np.zeros((0, 0), np.float32)
+
+    def missing(self, item_ids: Sequence[bytes]) -> List[bytes]:
+        return [item for item in dict.fromkeys(item_ids) if item not in self._row_of]
+
+    def add(self, item_ids: Sequence[bytes], embeddings: np.ndarray) -> None:
+        new = [(item, row) for item, row in zip(item_ids, embeddings) if item not in self._row_of]
+        if new:
+            first = len(self._row_of)
+            rows = np.stack([row for _, row in new])
+            self._matrix = np.concatenate([self._matrix, rows]) if first else rows
+            self._row_of.update({item: first + n for n, (item, _) in enumerate(new)})
+
+    def rows(self, item_ids: Sequence[bytes]) -> np.ndarray:
+        return self._matrix[[self._row_of[item] for item in item_ids]]
+
+
 class ModelClient(abc.ABC):
     """The retrieval and generator calls the service makes; ``predict`` is the transport."""
 
     def __init__(self, retrieval_model: str = RETRIEVAL, generator_model: str = GENERATOR):
         self.retrieval_model, self.generator_model = retrieval_model, generator_model
         self._cache_lock = threading.Lock()
-        self._cached_version, self._cached_embeddings = None, {}
+        self._embeddings = _EmbeddingCache(version=None)
 
     @abc.abstractmethod
     def predict(self, model: str, signature: str, inputs: Dict[str, np.ndarray], timeout: float,
@@ -64,16 +88,17 @@ class ModelClient(abc.ABC):
         requests, diversity re-ranking needs no second model call.
         """
         with self._cache_lock:
-            if self._cached_version != version:
-                self._cached_version, self._cached_embeddings = version, {}
-            cache = self._cached_embeddings
-            missing = list(dict.fromkeys(item for item in item_ids if item not in cache))
+            if self._embeddings.version != version:
+                self._embeddings = _EmbeddingCache(version)
+            cache = self._embeddings
+            missing = cache.missing(item_ids)
         if missing:
             outputs, _ = self.predict(self.retrieval_model, "item_embeddings",
                                       {"item_ids": np.array(missing, dtype=object)}, timeout, version)
             with self._cache_lock:
-                cache.update(zip(missing, outputs["embeddings"]))
-        return np.stack([cache[item] for item in item_ids])
+                cache.add(missing, outputs["embeddings"])
+        with self._cache_lock:
+            return cache.rows(item_ids)
 
     def explain(self, rows: Sequence[bytes], timeout: float) -> Tuple[List[str], int]:
         """One explanation per ``explain_example`` row, and the generator version."""

@@ -40,15 +40,16 @@ class ModelServerOptions:
     # costs next to nothing, so a new version is picked up sooner here.
     poll_seconds: float = 0.25
     batching: Optional[BatchingOptions] = BatchingOptions()  # None: every request runs alone
-    workers: int = 32
+    threads: int = 32
+    reuse_port: bool = False  # several processes on these ports (recgen serve --workers)
 
 
 class ModelServer(ServerPair):
     """Both APIs over one ``ModelManager``."""
 
     def __init__(self, options: ModelServerOptions):
-        super().__init__("model-server", options.host, options.grpc_port, options.rest_port, options.workers,
-                         MAX_MESSAGE_BYTES)
+        super().__init__("model-server", options.host, options.grpc_port, options.rest_port, options.threads,
+                         MAX_MESSAGE_BYTES, options.reuse_port)
         self.options = options
         self.manager = ModelManager(ModelBase(options.base_dir), options.poll_seconds,
                                     Batcher(options.batching) if options.batching else None)

@@ -93,15 +93,16 @@ class ServiceAddress:
     host: str = "127.0.0.1"  # loopback unless told otherwise
     grpc_port: int = 8600  # 0: any free port
     rest_port: int = 8601
-    workers: int = 64
+    threads: int = 64
+    reuse_port: bool = False  # several processes on these ports (recgen serve --workers)
 
 
 class RecommendationServer(ServerPair):
     """gRPC and REST front ends of one ``Recommender``."""
 
     def __init__(self, recommender: Recommender, address: ServiceAddress = ServiceAddress()):
-        super().__init__("recommendations", address.host, address.grpc_port, address.rest_port, address.workers,
-                         MAX_REQUEST_BYTES)
+        super().__init__("recommendations", address.host, address.grpc_port, address.rest_port, address.threads,
+                         MAX_REQUEST_BYTES, address.reuse_port)
         self.recommender = recommender
         add_service(self.grpc, SERVICE, RecommendationServicer(recommender))
 
