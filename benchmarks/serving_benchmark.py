@@ -12,6 +12,7 @@ explanations per call. Usage:
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import tempfile
@@ -52,7 +53,7 @@ def run_cell(address: str, users: list, clients: int, seconds: float, explain_co
             try:
                 stub.Recommend(request, timeout=30)
             except grpc.RpcError as error:
-                failures.append(error.code().name)
+                failures.append(f"{error.code().name}: {error.details()}")
                 continue
             if began >= start_measuring:
                 latencies.append(1000 * (time.monotonic() - began))
@@ -101,6 +102,8 @@ def main() -> None:
                                  len(latencies), len(latencies) / args.seconds, np.percentile(latencies, 50),
                                  np.percentile(latencies, 99), len(cell["failures"])))
                     print(f"  measured: {rows[-1][0]}, {clients} clients", file=sys.stderr, flush=True)
+                    for failure, count in collections.Counter(cell["failures"]).most_common():
+                        print(f"    failed {count}x: {failure}", file=sys.stderr, flush=True)
         finally:
             server.terminate()
             server.wait()

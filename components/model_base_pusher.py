@@ -6,8 +6,9 @@ with ``n`` one above the highest version already there. Each push:
 
 1. copies the model's ``Format-Serving`` SavedModel to a hidden temporary directory beside
    the versions, adds ``assets.extra/tf_serving_warmup_requests`` (``PredictionLog``
-   records built from real examples of ``warmup_split``) and renames it into place, so a
-   polling server never sees half a version;
+   records built from real examples of ``warmup_split``, for every signature the service
+   calls: a signature's first call is slow, and it must not be a user's) and renames it into
+   place, so a polling server never sees half a version;
 2. rewrites ``<serving_base>/models.config`` (a ``ModelServerConfig`` text proto) listing
    every model in the base, for ``tensorflow_model_server --model_config_file``.
 
@@ -19,7 +20,7 @@ Example:
     ...                          model_blessing=evaluator.outputs["blessing"],
     ...                          examples=example_gen.outputs["examples"],
     ...                          serving_base="/srv/models", model_name="retrieval",
-    ...                          warmup_signature="serving_default")
+    ...                          warmup_signatures="serving_default,recommend_examples,item_embeddings")
 """
 
 import os
@@ -35,17 +36,27 @@ from tfx.types import artifact_utils
 from components.example_gen import features as F
 from recgen.progress import say
 from serving.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
-from serving.query_examples import EXAMPLES_INPUT
+from serving.query_examples import EXAMPLES_INPUT, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT
 from serving.tensors import predict_request
 
 
-def warmup_records(example_files: List[str], model_name: str, signature: str, count: int) -> List[bytes]:
-    """``count`` PredictionLog records, one serialized example each, for ``signature``."""
+def _warmup_inputs(signature: str, serialized: bytes) -> dict:
+    """A signature's inputs from one serialized example: the example itself, or for
+    ``item_embeddings`` the example's item id."""
+    if signature == ITEM_EMBEDDINGS_SIGNATURE:
+        example = tf.train.Example.FromString(serialized)
+        return {ITEM_IDS_INPUT: list(example.features.feature[F.ITEM_ID].bytes_list.value)}
+    return {EXAMPLES_INPUT: [serialized]}
+
+
+def warmup_records(example_files: List[str], model_name: str, signatures: List[str], count: int) -> List[bytes]:
+    """``count`` PredictionLog records per signature, one example each."""
     records = []
     for serialized in tf.data.TFRecordDataset(example_files, compression_type="GZIP").take(count):
-        request = predict_request(model_name, signature, {EXAMPLES_INPUT: [serialized.numpy()]})
-        records.append(prediction_log_pb2.PredictionLog(
-            predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
+        for signature in signatures:
+            request = predict_request(model_name, signature, _warmup_inputs(signature, serialized.numpy()))
+            records.append(prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)).SerializeToString())
     return records
 
 
@@ -95,10 +106,11 @@ def ModelBasePusher(model: tfx.dsl.components.InputArtifact[tfx.types.standard_a
                     pushed_model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.PushedModel],
                     serving_base: tfx.dsl.components.Parameter[str],
                     model_name: tfx.dsl.components.Parameter[str],
-                    warmup_signature: tfx.dsl.components.Parameter[str],
+                    warmup_signatures: tfx.dsl.components.Parameter[str],
                     warmup_split: tfx.dsl.components.Parameter[str] = F.EVAL,
                     warmup_requests: tfx.dsl.components.Parameter[int] = 8) -> None:
-    """Pushes a blessed model as the next integer version of ``model_name``; skips any other."""
+    """Pushes a blessed model as the next integer version of ``model_name``; skips any other.
+    ``warmup_signatures``: the comma-separated signatures its warm-up records call."""
     pushed_model.set_string_custom_property("model_name", model_name)
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
@@ -106,7 +118,7 @@ def ModelBasePusher(model: tfx.dsl.components.InputArtifact[tfx.types.standard_a
         return
     files = sorted(tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([examples], warmup_split), "*.gz")))
     version = push(os.path.join(model.uri, "Format-Serving"), serving_base, model_name,
-                   warmup_records(files, model_name, warmup_signature, warmup_requests))
+                   warmup_records(files, model_name, warmup_signatures.split(","), warmup_requests))
     destination = os.path.join(serving_base, model_name, str(version))
     pushed_model.set_int_custom_property("pushed", 1)
     pushed_model.set_int_custom_property("pushed_version", version)

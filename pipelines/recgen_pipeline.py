@@ -44,6 +44,7 @@ from components.test_set_explainer import TestSetExplainer
 from components.test_set_ranker import TestSetRanker
 from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
+from serving.query_examples import EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, RECOMMEND_SIGNATURE
 from trainer.config import RetrievalConfig
 from trainer.generator.config import GeneratorConfig
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION, DataError
@@ -178,7 +179,8 @@ def create_retrieval_components(config: PipelineConfig, example_gen, schema_gen,
     pusher = ModelBasePusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=RETRIEVAL_MODEL,
-        warmup_signature="serving_default").with_id("RetrievalPusher")
+        warmup_signatures=",".join(["serving_default", RECOMMEND_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE])
+    ).with_id("RetrievalPusher")
     return [text_encoder_gen, transform, latest_blessed_model, trainer, ranker, evaluator, pusher]
 
 
@@ -216,7 +218,7 @@ def create_generator_components(config: PipelineConfig, example_gen, schema_gen,
     pusher = ModelBasePusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=GENERATOR_MODEL,
-        warmup_signature="explain_examples").with_id("GeneratorPusher")
+        warmup_signatures=EXPLAIN_SIGNATURE).with_id("GeneratorPusher")
     return [transform, trainer, explainer, latest_blessed_model, evaluator, pusher]
 
 

@@ -22,7 +22,8 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from serving.errors import ServingError
-from serving.query_examples import EXAMPLES_INPUT
+from serving.query_examples import (EXAMPLES_INPUT, EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT,
+                                    RECOMMEND_SIGNATURE)
 from serving.tensors import predict_request
 
 RETRIEVAL, GENERATOR = "retrieval", "generator"
@@ -77,7 +78,7 @@ class ModelClient(abc.ABC):
 
     def recommend(self, queries: Sequence[bytes], timeout: float) -> Tuple[np.ndarray, np.ndarray, int]:
         """Top item ids (bytes) and scores per query example, and the retrieval version."""
-        outputs, version = self.predict(self.retrieval_model, "recommend_examples",
+        outputs, version = self.predict(self.retrieval_model, RECOMMEND_SIGNATURE,
                                         {EXAMPLES_INPUT: np.array(queries, dtype=object)}, timeout)
         return outputs["item_ids"], outputs["scores"], version
 
@@ -93,8 +94,8 @@ class ModelClient(abc.ABC):
             cache = self._embeddings
             missing = cache.missing(item_ids)
         if missing:
-            outputs, _ = self.predict(self.retrieval_model, "item_embeddings",
-                                      {"item_ids": np.array(missing, dtype=object)}, timeout, version)
+            outputs, _ = self.predict(self.retrieval_model, ITEM_EMBEDDINGS_SIGNATURE,
+                                      {ITEM_IDS_INPUT: np.array(missing, dtype=object)}, timeout, version)
             with self._cache_lock:
                 cache.add(missing, outputs["embeddings"])
         with self._cache_lock:
@@ -102,7 +103,7 @@ class ModelClient(abc.ABC):
 
     def explain(self, rows: Sequence[bytes], timeout: float) -> Tuple[List[str], int]:
         """One explanation per ``explain_example`` row, and the generator version."""
-        outputs, version = self.predict(self.generator_model, "explain_examples",
+        outputs, version = self.predict(self.generator_model, EXPLAIN_SIGNATURE,
                                         {EXAMPLES_INPUT: np.array(rows, dtype=object)}, timeout)
         return [text.decode("utf-8", errors="replace") for text in outputs["explanations"]], version
 

@@ -21,6 +21,9 @@ from components.example_gen import features as F
 
 EXCLUDE_ITEM_IDS = "exclude_item_ids"
 EXAMPLES_INPUT = "examples"  # the input name of every serialized-example signature
+RECOMMEND_SIGNATURE = "recommend_examples"  # the service's retrieval call
+ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT = "item_embeddings", "item_ids"  # MMR's item vectors
+EXPLAIN_SIGNATURE = "explain_examples"  # the service's generator call
 
 QUERY_FEATURE_SPEC = {
     F.USER_ID: tf.io.FixedLenFeature([], tf.string, default_value=""),

@@ -8,6 +8,7 @@
 Also: TFMA's figures equal an independent numpy computation from the dumped top-100 lists,
 and the HTML report renders with its plots in headless Chromium.
 """
+import collections
 import dataclasses
 import json
 import math
@@ -18,6 +19,7 @@ import subprocess
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
 
 from components.artifacts import ItemCatalog
 from components.example_gen import features as F
@@ -57,8 +59,9 @@ def test_good_model_is_pushed_degraded_is_refused_and_the_next_good_one_is_versi
     model_base = os.path.join(config.model_base, "retrieval")
     assert versions(model_base) == [1, 2]
     assert tf.io.gfile.exists(os.path.join(model_base, "2", "saved_model.pb"))
-    warmup = list(tf.data.TFRecordDataset(os.path.join(model_base, "2", WARMUP_FILE)))
-    assert len(warmup) == 8
+    warmup = [prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request.model_spec.signature_name
+              for record in tf.data.TFRecordDataset(os.path.join(model_base, "2", WARMUP_FILE))]
+    assert collections.Counter(warmup) == {"serving_default": 8, "recommend_examples": 8, "item_embeddings": 8}
     with open(os.path.join(config.model_base, MODELS_CONFIG), encoding="utf-8") as stream:
         models_config = stream.read()
     assert 'name: "retrieval"' in models_config and model_base in models_config

@@ -34,7 +34,8 @@ from trainer import preprocessing as P
 from trainer.catalog import Catalog, raw_item_features
 from trainer.config import RetrievalConfig
 from trainer.evaluation_slices import EvaluationSlices, head_item_ids
-from serving.query_examples import EXAMPLES_INPUT, EXCLUDE_ITEM_IDS, QUERY_FEATURE_SPEC
+from serving.query_examples import (EXAMPLES_INPUT, EXCLUDE_ITEM_IDS, ITEM_EMBEDDINGS_SIGNATURE, QUERY_FEATURE_SPEC,
+                                    RECOMMEND_SIGNATURE)
 from trainer.raw_features import as_sparse_column, as_sparse_lists, as_sparse_lists_like
 
 _STRINGS, _INTS = tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)
@@ -125,7 +126,7 @@ class RetrievalServingModule(tf.Module):
 
     def signatures(self) -> dict:
         return {"recommend": self.recommend, "serving_default": self.serve_examples,
-                "recommend_examples": self.recommend_examples, "item_embeddings": self.item_embeddings,
+                RECOMMEND_SIGNATURE: self.recommend_examples, ITEM_EMBEDDINGS_SIGNATURE: self.item_embeddings,
                 "query_embedding": self.query_embedding, "candidate_embedding": self.candidate_embedding,
                 "slice_features": self.evaluation_slices.slice_features}
 

@@ -32,6 +32,7 @@ from trainer.evaluation_slices import EvaluationSlices
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.decoding import DecodingSettings, generate, row_keys
 from trainer.generator.prompts import PromptBuilder
+from serving.query_examples import EXPLAIN_SIGNATURE
 
 
 class GeneratorServingModule(tf.Module):
@@ -84,6 +85,6 @@ def export_generator(causal_lm, tokenizer, prompt_builder: PromptBuilder, config
     module = GeneratorServingModule(causal_lm, tokenizer, prompt_builder, config, evaluation_slices)
     tf.saved_model.save(module, export_dir, signatures={"generate": module.generate,
                                                         "serving_default": module.generate,
-                                                        "explain_examples": module.explain_examples,
+                                                        EXPLAIN_SIGNATURE: module.explain_examples,
                                                         "slice_features": evaluation_slices.slice_features})
     return module
