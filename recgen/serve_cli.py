@@ -97,10 +97,18 @@ def _import_histories(args) -> None:
     say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
 
 
+def _say_ready(host: str, model_ports, service_ports, note: str = "") -> None:
+    """The lines saying where the servers listen; the last ends with READY (start_serve_process
+    waits for it). ``model_ports``: None when the service uses another model server."""
+    from recgen.progress import say
+    if model_ports:
+        say(f"model server: gRPC {host}:{model_ports[0]}, REST {host}:{model_ports[1]}")
+    say(f"recommendation service: gRPC {host}:{service_ports[0]}, REST {host}:{service_ports[1]}{note} {READY}")
+
+
 def _serve_in_workers(args) -> int:
     """``--workers N``: reserves the ports (port 0 becomes a free one), then runs N processes."""
     from recgen.data import DataError
-    from recgen.progress import say
     from serving.workers import WorkerError, reserve_ports, run_workers
     names = ["service_grpc_port", "service_rest_port"] + ["grpc_port", "rest_port"] * (args.model_server is None)
     try:
@@ -113,10 +121,8 @@ def _serve_in_workers(args) -> int:
         os.environ.setdefault(variable, "1")
 
     def ready():
-        if args.model_server is None:
-            say(f"model server: gRPC {args.host}:{args.grpc_port}, REST {args.host}:{args.rest_port}")
-        say(f"recommendation service: gRPC {args.host}:{args.service_grpc_port}, "
-            f"REST {args.host}:{args.service_rest_port}, {args.workers} workers {READY}")
+        _say_ready(args.host, (args.grpc_port, args.rest_port) if args.model_server is None else None,
+                   (args.service_grpc_port, args.service_rest_port), f", {args.workers} workers")
     try:
         return run_workers(args.workers, start_servers, args, ready)
     except WorkerError as error:
@@ -129,7 +135,6 @@ def _serve_in_workers(args) -> int:
 def _serve(args) -> int:
     os.environ[ONEDNN_VARIABLE] = "0"
     from recgen.data import DataError
-    from recgen.progress import say
     from serving.workers import stop_on_signals
     if args.root is None and (args.model_server is None or args.store is None):
         raise DataError("serve needs --root, or both --model-server and --store")
@@ -142,11 +147,9 @@ def _serve(args) -> int:
         servers = start_servers(args)
     except OSError as error:  # a port in use
         raise DataError(str(error)) from None
-    if servers.model_server:
-        say(f"model server: gRPC {servers.model_server.grpc_address}, REST {args.host}:"
-            f"{servers.model_server.rest_port}")
-    say(f"recommendation service: gRPC {servers.service.grpc_address}, REST {args.host}:"
-        f"{servers.service.rest_port} {READY}")
+    model_server = servers.model_server
+    _say_ready(args.host, (model_server.grpc_port, model_server.rest_port) if model_server else None,
+               (servers.service.grpc_port, servers.service.rest_port))
     stopped = threading.Event()
     stop_on_signals(stopped)
     stopped.wait()

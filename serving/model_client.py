@@ -93,12 +93,12 @@ class ModelClient(abc.ABC):
                 self._embeddings = _EmbeddingCache(version)
             cache = self._embeddings
             missing = cache.missing(item_ids)
-        if missing:
-            outputs, _ = self.predict(self.retrieval_model, ITEM_EMBEDDINGS_SIGNATURE,
-                                      {ITEM_IDS_INPUT: np.array(missing, dtype=object)}, timeout, version)
-            with self._cache_lock:
-                cache.add(missing, outputs["embeddings"])
+            if not missing:
+                return cache.rows(item_ids)
+        outputs, _ = self.predict(self.retrieval_model, ITEM_EMBEDDINGS_SIGNATURE,
+                                  {ITEM_IDS_INPUT: np.array(missing, dtype=object)}, timeout, version)
         with self._cache_lock:
+            cache.add(missing, outputs["embeddings"])
             return cache.rows(item_ids)
 
     def explain(self, rows: Sequence[bytes], timeout: float) -> Tuple[List[str], int]:
