@@ -28,11 +28,12 @@ ITEMS_PER_1K_EVENTS = 2  # 100K events -> 200 items ... 5M -> 10,000 items
 def run_once(data: str, out: str) -> dict:
     """Runs the executor in this process; returns its wall time and this process's peak RSS."""
     from components.example_gen import executor as eg
+    from components.example_gen import features as F
 
     started = time.monotonic()
     examples, _ = eg.run_standalone(data, out, data_format="generic_csv")
     wall = time.monotonic() - started
-    with open(os.path.join(examples.uri, eg.INGESTION_REPORT)) as stream:
+    with open(os.path.join(examples.uri, F.INGESTION_REPORT)) as stream:
         report = json.load(stream)
     return {"wall_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "events": report["events"], "examples": sum(report["examples"].values())}

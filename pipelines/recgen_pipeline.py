@@ -44,6 +44,7 @@ from components.test_set_explainer import TestSetExplainer
 from components.test_set_ranker import TestSetRanker
 from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
+from pipelines.artifacts import RunRoot
 from serving.query_examples import EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, RECOMMEND_SIGNATURE
 from trainer.config import RetrievalConfig
 from trainer.generator.config import GeneratorConfig
@@ -96,7 +97,7 @@ class PipelineConfig:
 
     @property
     def metadata_path(self) -> str:
-        return os.path.join(self.root, "metadata.sqlite")
+        return RunRoot(self.root).metadata_path
 
     @property
     def settings_path(self) -> str:

@@ -54,9 +54,8 @@ def _span_event_keys(ingestion_report: dict) -> Set[Tuple[str, str, int]]:
 
 def import_training_histories(store: EventStore, root: str) -> int:
     """Imports the latest run's examples under pipeline root ``root`` unless done; returns new events."""
-    from pipelines.artifacts import latest_ingestion_report
-    from pipelines.recgen_pipeline import PipelineConfig
-    report = latest_ingestion_report(PipelineConfig(data_path="", root=root))
+    from pipelines.artifacts import RunRoot, latest_ingestion_report
+    report = latest_ingestion_report(RunRoot(root))
     if report is None or store.meta_get(IMPORTED_EXAMPLES_KEY) == report["examples_uri"]:
         return 0
     logged = _span_event_keys(report)

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen import features as F
-from components.example_gen.executor import INGESTION_REPORT, run_standalone
+from components.example_gen.executor import run_standalone
+from components.example_gen.features import INGESTION_REPORT
 from pipelines.retraining import write_new_span
 from recgen.data.event_spans import SpanEvent, list_spans, next_sequence, read_span_events, write_span
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv

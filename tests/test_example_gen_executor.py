@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen import executor as eg
+from components.example_gen import features as F
 from recgen.data import MalformedDataError
 
 
@@ -30,7 +31,7 @@ def test_within_budget_malformed_rows_are_reported_and_every_accepted_row_become
     (data / "items.csv").write_text("item_id,title,categories\ni3,Capo,accessory|guitar\n")
     examples, catalog = eg.run_standalone(str(data), str(tmp_path / "out"))
 
-    report = json.loads((tmp_path / "out" / "examples" / eg.INGESTION_REPORT).read_text())
+    report = json.loads((tmp_path / "out" / "examples" / F.INGESTION_REPORT).read_text())
     assert report["malformed_rows"] == 1
     assert report["first_bad_rows"][0]["line"] == 501  # inserted at list index 500 = line 501
     assert report["first_bad_rows"][0]["file"].endswith("events.csv")

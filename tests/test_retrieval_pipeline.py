@@ -100,6 +100,39 @@ def test_an_item_never_trained_on_is_embedded_from_its_content(synthetic_run):
     assert np.isfinite(vectors).all() and not np.allclose(vectors[0], vectors[1])
 
 
+def with_unknowns(record: bytes, user: str, history: list) -> bytes:
+    """``record`` with another user and history (timestamps a minute apart, before the example's)."""
+    example = tf.train.Example.FromString(record)
+    features = example.features.feature
+    timestamp = features[F.TIMESTAMP].int64_list.value[0]
+    features[F.USER_ID].bytes_list.value[:] = [user.encode()]
+    features[F.HISTORY_ITEM_IDS].bytes_list.value[:] = [item.encode() for item in history]
+    features[F.HISTORY_TIMESTAMPS].int64_list.value[:] = [timestamp - 60 * (len(history) - n) for n in range(len(history))]
+    return example.SerializeToString()
+
+
+def test_the_query_path_computes_what_transforms_whole_graph_computes(synthetic_run):
+    import tensorflow_transform as tft
+    from trainer import preprocessing as P
+    from trainer.query_transform import QueryTransform
+    config, _, _ = synthetic_run
+    tft_output = tft.TFTransformOutput(latest_artifact_uri(config, "TransformGraph", producer="Transform"))
+    records = raw_examples(latest_ingestion_report(config)["examples_uri"], "test")
+    known = [item.decode() for item in tft_output.vocabulary_by_name(P.ITEM_VOCAB)[:3]]  # indices 0, 1, 2
+    records += [with_unknowns(records[0], "nobody-seen-before", ["never-sold", *known, "never-sold-2"]),
+                with_unknowns(records[1], "nobody-seen-before", [])]
+    raw = tf.io.parse_example(records, tft_output.raw_feature_spec())
+    whole = tft_output.transform_features_layer()(raw)
+    query = QueryTransform(tft_output, config.retrieval)(*P.raw_query(raw))
+    assert set(query) == set(P.QUERY_FEATURES)
+    for key in P.QUERY_FEATURES:
+        np.testing.assert_array_equal(query[key].numpy(), whole[key].numpy(), err_msg=key)
+    unknown_user, unknown_item = (tft_output.vocabulary_size_by_name(name) for name in (P.USER_VOCAB, P.ITEM_VOCAB))
+    assert query[P.USER_INDEX].numpy()[-1] == unknown_user
+    assert query[P.HISTORY_ITEM_INDEX].numpy()[-2, :6].tolist() == [unknown_item, 2, 1, 0, unknown_item, P.PAD]
+    assert (query[P.HISTORY_ITEM_INDEX].numpy()[-1] == P.PAD).all()
+
+
 def test_serving_default_over_tf_examples_matches_the_dumped_top_k(synthetic_run):
     config, _, model = synthetic_run
     report = latest_rankings(config)

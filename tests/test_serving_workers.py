@@ -4,6 +4,8 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import grpc
@@ -17,6 +19,18 @@ from serving.workers import reserve_ports
 from tests.serving_fixtures import copy_model_base
 
 USER = "user_000001"
+# Every serving process (each worker too) imports these at start.
+SERVING_MODULES = ("recgen.serve_cli", "serving.history_import", "serving.model_server", "serving.model_client",
+                   "serving.recommendation_service", "serving.recommender", "serving.event_store",
+                   "serving.workers", "pipelines.artifacts")  # the last: history import, at start
+
+
+def test_a_serving_process_imports_neither_tfx_nor_beam():
+    """TFX's imports (Beam, TFMA, cloud clients) added about 25 s to every start of `recgen serve`."""
+    code = (f"import sys, {', '.join(SERVING_MODULES)}; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tfx', 'apache_beam', 'tensorflow_model_analysis'}))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
 
 
 def _start_workers(synthetic_run, tmp_path):

@@ -1,5 +1,8 @@
 """The serving SavedModel: Transform's graph + both towers + the catalog's embeddings.
 
+Queries go through ``QueryTransform`` (the query side of Transform's graph, see
+``trainer/query_transform.py``); candidates through Transform's whole layer.
+
 Signatures (every input raw, exactly as in the source data):
 
 * ``recommend``: ``user_id [b]``, ``history_item_ids [b, h]`` and ``history_timestamps [b, h]``
@@ -36,7 +39,8 @@ from trainer.config import RetrievalConfig
 from trainer.evaluation_slices import EvaluationSlices, head_item_ids
 from serving.query_examples import (EXAMPLES_INPUT, EXCLUDE_ITEM_IDS, ITEM_EMBEDDINGS_SIGNATURE, QUERY_FEATURE_SPEC,
                                     RECOMMEND_SIGNATURE)
-from trainer.raw_features import as_sparse_column, as_sparse_lists, as_sparse_lists_like
+from trainer.query_transform import QueryTransform
+from trainer.raw_features import ragged_lists, ragged_lists_like
 
 _STRINGS, _INTS = tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)
 _STRING_LISTS, _INT_LISTS = tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None, None], tf.int64)
@@ -47,28 +51,30 @@ _QUERY_SIGNATURE = dict(user_id=_STRINGS, history_item_ids=_STRING_LISTS,
 class RetrievalServingModule(tf.Module):
     """What the Pusher ships: raw request in, whole-catalog top-k out."""
 
-    def __init__(self, model, tft_layer, catalog: Catalog, candidate_embeddings: np.ndarray,
-                 raw_feature_spec: dict, config: RetrievalConfig, head_ids: np.ndarray):
+    def __init__(self, model, tft_output, catalog: Catalog, candidate_embeddings: np.ndarray,
+                 config: RetrievalConfig, head_ids: np.ndarray):
         super().__init__()
         self.query_tower, self.candidate_tower = model.query_tower, model.candidate_tower
-        self.tft_layer = tft_layer
+        self.tft_layer = tft_output.transform_features_layer()
+        self.query_transform = QueryTransform(tft_output, config)
         self.candidate_ids = tf.constant(catalog.item_ids.astype(object))
         self.candidate_embeddings = tf.Variable(candidate_embeddings, trainable=False,
                                                 name="candidate_embeddings")
         self.catalog_positions = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             self.candidate_ids, tf.range(len(catalog), dtype=tf.int64)), default_value=-1)
-        self._raw_feature_spec = raw_feature_spec
+        self._raw_feature_spec = tft_output.raw_feature_spec()
         self.evaluation_slices = EvaluationSlices(head_ids)
         self._serving_top_k = config.serving_top_k
 
-    def _embed_queries(self, raw: dict) -> tf.Tensor:
-        transformed = self.tft_layer(raw)
-        return self.query_tower({key: transformed[key] for key in P.QUERY_FEATURES}, training=False)
+    def _embed_queries(self, user_id, history_item_ids: tf.RaggedTensor, history_timestamps: tf.RaggedTensor,
+                       timestamp) -> tf.Tensor:
+        features = self.query_transform(user_id, history_item_ids, history_timestamps, timestamp)
+        return self.query_tower(features, training=False)
 
-    def _raw_query(self, user_id, history_item_ids, history_timestamps, timestamp) -> dict:
-        return {F.USER_ID: as_sparse_column(user_id), F.TIMESTAMP: as_sparse_column(timestamp),
-                F.HISTORY_ITEM_IDS: as_sparse_lists(history_item_ids, pad=""),
-                F.HISTORY_TIMESTAMPS: as_sparse_lists_like(history_timestamps, history_item_ids, pad="")}
+    def _embed_padded_queries(self, user_id, history_item_ids, history_timestamps, timestamp) -> tf.Tensor:
+        """Histories ``[b, h]`` padded with ``""`` (timestamps beside them padded with anything)."""
+        return self._embed_queries(user_id, ragged_lists(history_item_ids, pad=""),
+                                   ragged_lists_like(history_timestamps, history_item_ids, pad=""), timestamp)
 
     def _top_k(self, queries: tf.Tensor, excluded_ids: tf.Tensor, k) -> dict:
         # Written here rather than tfrs.layers.factorized_top_k.BruteForce: its
@@ -87,13 +93,13 @@ class RetrievalServingModule(tf.Module):
 
     @tf.function(input_signature=[*_QUERY_SIGNATURE.values(), tf.TensorSpec([], tf.int32), _STRING_LISTS])
     def recommend(self, user_id, history_item_ids, history_timestamps, timestamp, k, exclude_item_ids):
-        queries = self._embed_queries(self._raw_query(user_id, history_item_ids, history_timestamps, timestamp))
+        queries = self._embed_padded_queries(user_id, history_item_ids, history_timestamps, timestamp)
         return self._top_k(queries, tf.concat([history_item_ids, exclude_item_ids], axis=1), k)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def serve_examples(self, examples):
         raw = tf.io.parse_example(examples, self._raw_feature_spec)
-        queries = self._embed_queries(raw)
+        queries = self._embed_queries(*P.raw_query(raw))
         seen = tf.concat([tf.sparse.to_dense(raw[F.HISTORY_ITEM_IDS], default_value=""),
                           tf.sparse.to_dense(raw[F.SEEN_ITEM_IDS], default_value="")], axis=1)
         return self._top_k(queries, seen, self._serving_top_k)
@@ -102,10 +108,11 @@ class RetrievalServingModule(tf.Module):
     def recommend_examples(self, examples):
         query = tf.io.parse_example(examples, QUERY_FEATURE_SPEC)
         history = tf.sparse.to_dense(query[F.HISTORY_ITEM_IDS], default_value="")
-        raw = self._raw_query(query[F.USER_ID], history,
-                              tf.sparse.to_dense(query[F.HISTORY_TIMESTAMPS], default_value=0), query[F.TIMESTAMP])
+        queries = self._embed_padded_queries(query[F.USER_ID], history,
+                                             tf.sparse.to_dense(query[F.HISTORY_TIMESTAMPS], default_value=0),
+                                             query[F.TIMESTAMP])
         excluded = tf.concat([history, tf.sparse.to_dense(query[EXCLUDE_ITEM_IDS], default_value="")], axis=1)
-        return self._top_k(self._embed_queries(raw), excluded, self._serving_top_k)
+        return self._top_k(queries, excluded, self._serving_top_k)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="item_ids")])
     def item_embeddings(self, item_ids):
@@ -115,8 +122,7 @@ class RetrievalServingModule(tf.Module):
 
     @tf.function(input_signature=list(_QUERY_SIGNATURE.values()))
     def query_embedding(self, user_id, history_item_ids, history_timestamps, timestamp):
-        raw = self._raw_query(user_id, history_item_ids, history_timestamps, timestamp)
-        return {"embedding": self._embed_queries(raw)}
+        return {"embedding": self._embed_padded_queries(user_id, history_item_ids, history_timestamps, timestamp)}
 
     @tf.function(input_signature=[_STRINGS, _STRINGS, _STRING_LISTS, _STRINGS])
     def candidate_embedding(self, item_id, item_title, item_categories, item_description):
@@ -137,8 +143,7 @@ def export_serving_model(model, tft_output, catalog: Catalog, candidate_embeddin
 
     ``training_events[i]`` counts catalog item ``i``'s training events (head / tail slices).
     """
-    module = RetrievalServingModule(model, tft_output.transform_features_layer(), catalog,
-                                    candidate_embeddings, tft_output.raw_feature_spec(), config,
+    module = RetrievalServingModule(model, tft_output, catalog, candidate_embeddings, config,
                                     head_item_ids(catalog.item_ids, training_events))
     # Keras would also save every layer's traced call functions, which only Keras reloading uses;
     # without them the SavedModel loads about a third faster, and a model server swaps versions

@@ -46,6 +46,7 @@ ITEM_TEXT = "item_text"
 QUERY_FEATURES = (USER_INDEX, HISTORY_ITEM_INDEX, HISTORY_RECENCY, HISTORY_AGE_BUCKET, GAP_AGE_BUCKET)
 CANDIDATE_FEATURES = (ITEM_INDEX, ITEM_CATEGORY_INDEX, ITEM_TITLE_TOKEN_INDEX, ITEM_TEXT)
 PAD = -1
+OOV_BUCKETS = 1
 
 
 def ragged(value) -> tf.RaggedTensor:
@@ -89,42 +90,58 @@ def padded(ragged: tf.RaggedTensor, width: int, pad) -> tf.Tensor:
     return ragged[:, :width].to_tensor(default_value=pad, shape=[None, width])
 
 
+def raw_query(inputs: dict) -> tuple:
+    """``(user_id [b], history_item_ids [b, (h)], history_timestamps [b, (h)], timestamp [b])`` of raw
+    examples as ``tf.io.parse_example`` gives them (what ``QueryTransform`` takes)."""
+    return (scalar(inputs[F.USER_ID], ""), ragged(inputs[F.HISTORY_ITEM_IDS]), ragged(inputs[F.HISTORY_TIMESTAMPS]),
+            scalar(inputs[F.TIMESTAMP], tf.constant(0, tf.int64)))
+
+
+def query_features(user_index: tf.Tensor, history_index: tf.RaggedTensor, history_timestamps: tf.RaggedTensor,
+                   timestamp: tf.Tensor, config: RetrievalConfig) -> dict:
+    """The query tower's features from vocabulary indices and raw times (histories oldest first).
+
+    Shared by ``preprocessing_fn`` and the serving model's query path
+    (``trainer/query_transform.py``), so training and serving compute them the same way.
+    """
+    history_times = most_recent_first(history_timestamps, config.history_length, -1)
+    history_item_index = most_recent_first(history_index, config.history_length, PAD)
+    present = history_item_index != PAD
+    ages = age_bucket(timestamp[:, None] - history_times, config.age_buckets)
+    recency = tf.broadcast_to(tf.range(config.history_length, dtype=tf.int64), tf.shape(ages))
+    return {
+        USER_INDEX: user_index,
+        HISTORY_ITEM_INDEX: history_item_index,
+        HISTORY_RECENCY: tf.where(present, recency, PAD),
+        HISTORY_AGE_BUCKET: tf.where(present, ages, PAD),
+        GAP_AGE_BUCKET: tf.where(present[:, 0], ages[:, 0], PAD),
+    }
+
+
 def preprocessing_fn(inputs, custom_config=None):
     """Called by TFX Transform; ``custom_config["retrieval"]`` is a ``RetrievalConfig`` JSON."""
     config = RetrievalConfig.from_json((custom_config or {}).get("retrieval"))
-    user_id = scalar(inputs[F.USER_ID], "")
+    user_id, history_ids, history_timestamps, timestamp = raw_query(inputs)
     item_id = scalar(inputs[F.ITEM_ID], "")
-    timestamp = scalar(inputs[F.TIMESTAMP], tf.constant(0, tf.int64))
     title = scalar(inputs[F.ITEM_TITLE], "")
     description = scalar(inputs[F.ITEM_DESCRIPTION], "")
     categories = ragged(inputs[F.ITEM_CATEGORIES])
 
     item_vocab = tft.vocabulary(item_id, vocab_filename=ITEM_VOCAB)
     tft.vocabulary(item_id, vocab_filename=ITEM_COUNTS_VOCAB, store_frequency=True)
-
-    history_ids = ragged(inputs[F.HISTORY_ITEM_IDS])
     history_index = tft.apply_vocabulary(history_ids, deferred_vocab_filename_tensor=item_vocab,
-                                         num_oov_buckets=1)
-    history_times = most_recent_first(ragged(inputs[F.HISTORY_TIMESTAMPS]), config.history_length, -1)
-    history_item_index = most_recent_first(history_index, config.history_length, PAD)
-    present = history_item_index != PAD
-    ages = age_bucket(timestamp[:, None] - history_times, config.age_buckets)
-    recency = tf.broadcast_to(tf.range(config.history_length, dtype=tf.int64), tf.shape(ages))
+                                         num_oov_buckets=OOV_BUCKETS)
+    user_index = tft.compute_and_apply_vocabulary(user_id, vocab_filename=USER_VOCAB, num_oov_buckets=OOV_BUCKETS)
 
     return {
-        USER_INDEX: tft.compute_and_apply_vocabulary(user_id, vocab_filename=USER_VOCAB,
-                                                     num_oov_buckets=1),
+        **query_features(user_index, history_index, history_timestamps, timestamp, config),
         ITEM_INDEX: tft.apply_vocabulary(item_id, deferred_vocab_filename_tensor=item_vocab,
-                                         num_oov_buckets=1),
-        HISTORY_ITEM_INDEX: history_item_index,
-        HISTORY_RECENCY: tf.where(present, recency, PAD),
-        HISTORY_AGE_BUCKET: tf.where(present, ages, PAD),
-        GAP_AGE_BUCKET: tf.where(present[:, 0], ages[:, 0], PAD),
+                                         num_oov_buckets=OOV_BUCKETS),
         ITEM_CATEGORY_INDEX: padded(tft.compute_and_apply_vocabulary(
-            categories, vocab_filename=CATEGORY_VOCAB, num_oov_buckets=1), config.max_categories, PAD),
+            categories, vocab_filename=CATEGORY_VOCAB, num_oov_buckets=OOV_BUCKETS), config.max_categories, PAD),
         ITEM_TITLE_TOKEN_INDEX: padded(tft.compute_and_apply_vocabulary(
             title_tokens(title), top_k=config.title_vocab_size, vocab_filename=TITLE_VOCAB,
-            num_oov_buckets=1), config.max_title_tokens, PAD),
+            num_oov_buckets=OOV_BUCKETS), config.max_title_tokens, PAD),
         ITEM_TEXT: tf.strings.strip(tf.strings.join(
             [title, tf.strings.reduce_join(categories, axis=1, separator=" "), description],
             separator=" ")),

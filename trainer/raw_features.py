@@ -4,7 +4,7 @@
 tensors (what TestSetRanker, TestSetExplainer and the generator's trainer read). The
 curated schema gives every raw feature a variable length, so the Transform layer
 expects ``tf.SparseTensor`` inputs; the ``as_sparse_*`` helpers build them back from
-dense, padded tensors.
+dense, padded tensors (``ragged_lists*`` give the same rows as ``tf.RaggedTensor``).
 
 Example:
     >>> as_sparse_lists(tf.constant([["a", "b", ""], ["c", "", ""]]), pad="")  # doctest: +SKIP
@@ -48,11 +48,16 @@ def as_sparse_column(values: tf.Tensor) -> tf.SparseTensor:
     return tf.RaggedTensor.from_tensor(tf.reshape(values, [-1, 1])).to_sparse()
 
 
+def ragged_lists(values: tf.Tensor, pad) -> tf.RaggedTensor:
+    """``[batch, width]`` padded with ``pad`` -> the non-padding values of each row."""
+    return ragged_lists_like(values, values, pad)
+
+
+def ragged_lists_like(values: tf.Tensor, like: tf.Tensor, pad) -> tf.RaggedTensor:
+    """``values`` at the positions where ``like`` is not ``pad`` (timestamps beside their item ids)."""
+    return tf.ragged.boolean_mask(values, like != pad)
+
+
 def as_sparse_lists(values: tf.Tensor, pad) -> tf.SparseTensor:
     """``[batch, width]`` padded with ``pad`` -> a SparseTensor of the non-padding values."""
-    return tf.ragged.boolean_mask(values, values != pad).to_sparse()
-
-
-def as_sparse_lists_like(values: tf.Tensor, like: tf.Tensor, pad) -> tf.SparseTensor:
-    """``values`` at the positions where ``like`` is not ``pad`` (timestamps beside their item ids)."""
-    return tf.ragged.boolean_mask(values, like != pad).to_sparse()
+    return ragged_lists(values, pad).to_sparse()

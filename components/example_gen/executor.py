@@ -31,7 +31,6 @@ DATA_FORMAT_KEY = "data_format"
 HISTORY_LENGTH_KEY = "history_length"
 MAX_MALFORMED_FRACTION_KEY = "max_malformed_fraction"
 EVENT_SPANS_KEY = "event_spans"
-INGESTION_REPORT = "ingestion_report.json"
 CATALOG_FILE = "items.tfrecord.gz"
 
 
@@ -102,7 +101,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                   "examples": counts, **staged.report.to_dict()}
         if spans:
             examples.span = spans[-1].number
-        with fileio.open(os.path.join(examples.uri, INGESTION_REPORT), "w") as stream:
+        with fileio.open(os.path.join(examples.uri, F.INGESTION_REPORT), "w") as stream:
             json.dump(report, stream, indent=2)
         for key in ("events", "users", "items"):
             examples.set_int_custom_property(key, report[key])

@@ -39,3 +39,5 @@ TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)
 
 DEFAULT_HISTORY_LENGTH = 50
+
+INGESTION_REPORT = "ingestion_report.json"  # beside the examples: counts, malformed rows (executor.py)
