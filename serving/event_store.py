@@ -37,9 +37,14 @@ class EventConflict(ValueError):
     """An event id recorded again with different content."""
 
 
-def check_same(stored: StoredEvent, event: StoredEvent) -> StoredEvent:
-    """Returns ``stored`` when ``event`` has the same content, else raises EventConflict."""
+def check_same(stored: StoredEvent, event: StoredEvent, timestamp_assigned: bool = False) -> StoredEvent:
+    """Returns ``stored`` when ``event`` has the same content, else raises EventConflict.
+
+    ``timestamp_assigned``: the service gave ``event`` its timestamp (the client sent none), so a
+    retry matches whatever time the first call was given."""
     for field in CONTENT_FIELDS:
+        if field == "timestamp" and timestamp_assigned:
+            continue
         if getattr(stored, field) != getattr(event, field):
             raise EventConflict(f"event {event.event_id!r} is already stored with {field}="
                                 f"{getattr(stored, field)!r}, not {getattr(event, field)!r}")
@@ -90,11 +95,13 @@ class EventStore(abc.ABC):
     """Where the service keeps user events: histories, the retraining log, popularity."""
 
     @abc.abstractmethod
-    def record(self, event: StoredEvent) -> Tuple[StoredEvent, bool]:
+    def record(self, event: StoredEvent, timestamp_assigned: bool = False) -> Tuple[StoredEvent, bool]:
         """Stores one event durably before returning; idempotent by ``event_id``.
 
         Returns the stored event (a new one with the next log sequence 1, 2, 3, ...) and whether
-        it is new; the same id with other content raises EventConflict.
+        it is new; the same id with other content raises EventConflict. With
+        ``timestamp_assigned`` (the client sent no time, the service stamped it) a stored event's
+        timestamp is not compared: a retry a second later is the same event.
 
         >>> store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))  # doctest: +SKIP
         (StoredEvent(event_id='e1', ..., sequence=1), True)

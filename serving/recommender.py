@@ -86,7 +86,7 @@ class Recommender:
         stored = StoredEvent(event_id=event.event_id, user_id=event.user_id, item_id=event.item_id,
                              timestamp=event.timestamp or int(now), event_type=event.type, text=event.text)
         try:
-            stored, created = self.store.record(stored)
+            stored, created = self.store.record(stored, timestamp_assigned=not event.timestamp)
         except EventConflict as error:
             raise ServingError(grpc.StatusCode.ALREADY_EXISTS, str(error)) from None
         return pb.RecordEventResponse(sequence=stored.sequence, created=created)

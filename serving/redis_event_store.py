@@ -78,11 +78,12 @@ class RedisEventStore(EventStore):
         rows = [[e.event_id, e.user_id, e.item_id, str(e.timestamp), e.event_type, e.text] for e in events]
         return self._store_events(keys=keys, args=["1" if logged else "0", json.dumps(rows, ensure_ascii=False)])
 
-    def record(self, event: StoredEvent) -> Tuple[StoredEvent, bool]:
+    def record(self, event: StoredEvent, timestamp_assigned: bool = False) -> Tuple[StoredEvent, bool]:
         (sequence,) = self._store([event], logged=True)
         if sequence >= 0:
             return dataclasses.replace(event, sequence=sequence), True
-        return check_same(self._events([event.event_id])[0], event), False  # stored events never change
+        stored = self._events([event.event_id])[0]  # stored events never change
+        return check_same(stored, event, timestamp_assigned), False
 
     def import_events(self, events: Iterable[StoredEvent]) -> int:
         new, events = 0, iter(events)

@@ -75,11 +75,11 @@ class SQLiteEventStore(EventStore):
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
 
-    def record(self, event: StoredEvent) -> Tuple[StoredEvent, bool]:
+    def record(self, event: StoredEvent, timestamp_assigned: bool = False) -> Tuple[StoredEvent, bool]:
         with self._transaction() as conn:
             found = conn.execute(f"SELECT {COLUMNS} FROM events WHERE event_id = ?", (event.event_id,)).fetchone()
             if found:
-                return check_same(StoredEvent(*found), event), False
+                return check_same(StoredEvent(*found), event, timestamp_assigned), False
             (last,) = conn.execute("SELECT COALESCE(MAX(sequence), 0) FROM events WHERE sequence > 0").fetchone()
             stored = dataclasses.replace(event, sequence=last + 1)
             conn.execute(INSERT, row(stored, stored.sequence))

@@ -53,6 +53,14 @@ def test_same_event_id_with_other_content_conflicts(store, argument, value, fiel
     assert len(store.events_since(0, 10)) == 1
 
 
+def test_a_retry_of_a_service_stamped_event_matches_whatever_time_it_was_stamped_with(store):
+    first, _ = store.record(event("e1", timestamp=1000), timestamp_assigned=True)
+    again, new = store.record(event("e1", timestamp=1001), timestamp_assigned=True)
+    assert (again, new) == (first, False)
+    with pytest.raises(EventConflict, match="item_id="):
+        store.record(event("e1", item="i2", timestamp=1001), timestamp_assigned=True)
+
+
 def test_log_is_in_sequence_order_and_pages(store):
     for n in range(10):
         store.record(event(f"e{n}", timestamp=2000 - n))  # the log keeps arrival order, not time order

@@ -1,9 +1,13 @@
 """The recommendation service: stored histories, request-time events, diversity, explanations,
 cold start, tokens and deadlines, over gRPC and REST, on the synthetic run's served models."""
+import time
+import types
+
 import grpc
 import numpy as np
 import pytest
 
+from serving import recommender as recommender_module
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
 from serving.query_examples import explain_example
@@ -41,10 +45,13 @@ def test_a_recorded_event_changes_the_next_recommendation(service):
     assert (latest.item_id, latest.type, latest.event_id) == (new_item, "purchase", "test-event-1")
 
 
-def test_recording_an_event_again_is_idempotent_and_a_changed_event_is_refused(service):
+def test_recording_an_event_again_is_idempotent_and_a_changed_event_is_refused(service, monkeypatch):
     client = stub(service)
     event = pb.Event(event_id="test-event-2", user_id="user_000003", item_id="item_000001", type="view")
     first = client.RecordEvent(pb.RecordEventRequest(event=event), metadata=TOKEN)
+    # The event has no timestamp, so the service stamps it: a retry seconds later is the same event.
+    later = time.time() + 5
+    monkeypatch.setattr(recommender_module, "time", types.SimpleNamespace(time=lambda: later, monotonic=time.monotonic))
     again = client.RecordEvent(pb.RecordEventRequest(event=event), metadata=TOKEN)
     assert first.created and not again.created and again.sequence == first.sequence
     event.item_id = "item_000002"
