@@ -1,8 +1,9 @@
 """Server-side batching: concurrent requests to one signature run as one call, after a bounded wait.
 
 Like TF Serving's ``--enable_batching``: a batch runs when it holds ``max_batch_size`` rows or
-when its oldest request has waited ``batch_timeout_micros``; ``num_batch_threads`` batches run
-at once; past ``max_enqueued_batches`` queued batches, requests are refused (UNAVAILABLE).
+when its oldest request has waited ``batch_timeout_micros`` and one of ``num_batch_threads``
+slots is free (until then it takes more requests); past ``max_enqueued_batches`` batches'
+worth of waiting rows, requests are refused (UNAVAILABLE).
 Requests join one batch only when their inputs agree in everything but the 0th dimension
 (RecGen's clients send serialized tf.Examples, a ``[rows]`` string tensor, so they always do).
 A request without a 0th dimension on every input runs on its own. When a merged batch fails,
@@ -64,74 +65,91 @@ class BatchingOptions:
 class _Task:
     inputs: Dict[str, np.ndarray]
     rows: int
-    enqueued_at: float = dataclasses.field(default_factory=time.monotonic)
     result: Future = dataclasses.field(default_factory=Future)
 
 
+class _Batch:
+    """Requests that will share one call. The request that opened it (the leader) runs it."""
+
+    def __init__(self, runner: Runner):
+        self.runner = runner
+        self.tasks: List[_Task] = []
+        self.rows = 0
+        self.opened_at = time.monotonic()
+        self.closed = threading.Event()  # set when it takes no more requests: its leader stops waiting
+
+
 class Batcher:
-    """Queues per batch key; ``num_batch_threads`` workers run ready batches."""
+    """Open batches per batch key; the request that opens a batch runs it in its own thread.
+
+    The leader waits until its batch is full or ``batch_timeout_s`` has passed, then for one of
+    ``num_batch_threads`` slots; its batch takes new requests until then, so while every slot is
+    busy batches grow by themselves (with a 0 timeout, as TF Serving's batching guide suggests
+    trying on CPUs, a request waits only for a busy slot). Running a batch in its leader's thread
+    rather than in a batch thread spares the leader two thread hand-offs and the server its batch
+    threads. TF Serving's own scheduler is C++ with no Python binding, hence this class.
+    """
 
     def __init__(self, options: BatchingOptions):
         self.options = options
         self.batch_sizes: Deque[int] = collections.deque(maxlen=10_000)  # rows of recent batches, for tests
-        self._queues: Dict[tuple, Deque[_Task]] = {}
-        self._runners: Dict[tuple, Runner] = {}
-        self._condition = threading.Condition()
+        self._open: Dict[tuple, _Batch] = {}
+        self._waiting_rows = 0  # rows of requests whose batch has not started
+        self._lock = threading.Lock()
+        self._slots = threading.Semaphore(options.num_batch_threads)
         self._closed = False
-        self._workers = [threading.Thread(target=self._work, name=f"batch-{n}", daemon=True)
-                         for n in range(options.num_batch_threads)]
-        for worker in self._workers:
-            worker.start()
 
     def run(self, key: tuple, runner: Runner, inputs: Dict[str, np.ndarray], rows: int) -> Dict[str, np.ndarray]:
         """The outputs for ``inputs`` alone, computed in a batch with whatever else shares ``key``."""
         task = _Task(inputs, rows)
-        with self._condition:
-            queued_rows = sum(t.rows for queue in self._queues.values() for t in queue)
-            if queued_rows >= self.options.max_enqueued_batches * self.options.max_batch_size:
+        limit = self.options.max_batch_size
+        with self._lock:
+            if self._closed:
+                raise ServingError(grpc.StatusCode.UNAVAILABLE, "the model server is stopping")
+            if self._waiting_rows >= self.options.max_enqueued_batches * limit:
                 raise ServingError(grpc.StatusCode.UNAVAILABLE,
-                                   f"batching queue is full ({queued_rows} rows waiting); retry later")
-            self._queues.setdefault(key, collections.deque()).append(task)
-            self._runners[key] = runner
-            self._condition.notify()
+                                   f"batching queue is full ({self._waiting_rows} rows waiting); retry later")
+            batch = self._open.get(key)
+            leads = batch is None or batch.rows + rows > limit
+            if leads:
+                if batch is not None:
+                    self._close(key, batch)
+                batch = self._open[key] = _Batch(runner)
+            batch.tasks.append(task)
+            batch.rows += rows
+            self._waiting_rows += rows
+            if batch.rows >= limit:
+                self._close(key, batch)
+        if leads:
+            self._lead(key, batch)
         return task.result.result()
 
+    @property
+    def waiting_rows(self) -> int:
+        """Rows of the requests whose batch has not started yet."""
+        with self._lock:
+            return self._waiting_rows
+
     def close(self) -> None:
-        with self._condition:
+        """Refuses new requests; batches waiting for more rows start at once."""
+        with self._lock:
             self._closed = True
-            self._condition.notify_all()
+            for key, batch in list(self._open.items()):
+                self._close(key, batch)
 
-    def _work(self) -> None:
-        while True:
-            with self._condition:
-                batch = self._next_batch()
-                while batch is None:
-                    if self._closed:
-                        return
-                    self._condition.wait(timeout=self._wait_time())
-                    batch = self._next_batch()
-            self._execute(*batch)
+    def _close(self, key: tuple, batch: _Batch) -> None:
+        """Takes ``batch`` out of the open ones (call with the lock held)."""
+        if self._open.get(key) is batch:
+            del self._open[key]
+        batch.closed.set()
 
-    def _next_batch(self):
-        now = time.monotonic()
-        for key, queue in self._queues.items():
-            if sum(t.rows for t in queue) >= self.options.max_batch_size or \
-                    now - queue[0].enqueued_at >= self.options.batch_timeout_s or self._closed:
-                tasks, rows = [], 0
-                while queue and (not tasks or rows + queue[0].rows <= self.options.max_batch_size):
-                    rows += queue[0].rows
-                    tasks.append(queue.popleft())
-                runner = self._runners[key]
-                if not queue:
-                    del self._queues[key], self._runners[key]
-                return runner, tasks
-        return None
-
-    def _wait_time(self):
-        if not self._queues:
-            return None
-        oldest = min(queue[0].enqueued_at for queue in self._queues.values())
-        return max(0.0, oldest + self.options.batch_timeout_s - time.monotonic())
+    def _lead(self, key: tuple, batch: _Batch) -> None:
+        batch.closed.wait(max(0.0, batch.opened_at + self.options.batch_timeout_s - time.monotonic()))
+        with self._slots:
+            with self._lock:
+                self._close(key, batch)
+                self._waiting_rows -= batch.rows
+            self._execute(batch.runner, batch.tasks)
 
     def _execute(self, runner: Runner, tasks: List[_Task]) -> None:
         total = sum(task.rows for task in tasks)
