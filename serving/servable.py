@@ -1,18 +1,25 @@
 """One loaded model version and its signatures, called the way TF Serving calls them.
 
-``ServedVersion.predict`` checks a request's inputs against the signature (names, dtypes,
-shapes) before running it, fills inputs left out from the SignatureDef's defaults, and turns
-TensorFlow's own errors into ``ServingError``s with a status code.
+TF Serving loads a SavedModel's MetaGraph into a Session and runs a signature by feeding its
+SignatureDef's input tensors and fetching its output tensors. ``ServedVersion`` does the same
+(``tf.compat.v1.saved_model.load`` and ``Session.make_callable``) rather than
+``tf.saved_model.load``, which rebuilds every function of the SavedModel as a Python graph:
+that takes about 2.7 times as long, and a new version must load quickly under load
+(``benchmarks/model_load_benchmark.py``).
+
+``ServedVersion.checked_inputs`` checks a request's inputs against the SignatureDef (names,
+dtypes, shapes) before it runs, fills inputs left out from the SignatureDef's defaults, and
+``run`` turns TensorFlow's own errors into ``ServingError``s with a status code.
 
 Example:
     >>> served = ServedVersion("retrieval", 3, "/srv/models/retrieval/3")  # doctest: +SKIP
-    >>> served.predict("serving_default", {"examples": np.array([example], dtype=object)})  # doctest: +SKIP
+    >>> served.run("serving_default", {"examples": np.array([example], dtype=object)})  # doctest: +SKIP
     {'item_ids': array([[b'i7', ...]]), 'scores': array([[0.91, ...]])}
 """
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 import grpc
 import numpy as np
@@ -22,31 +29,56 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from serving.errors import ServingError, invalid
 from serving.model_base import WARMUP_FILE
-from serving.signatures import defaults_of, signature_defs
+from serving.signatures import defaults_of
 from serving.tensors import decode_tensor
 
 DEFAULT_SIGNATURE = "serving_default"
+INIT_OP_SIGNATURE = "__saved_model_init_op"  # in every TF2 SavedModel; run at load, not callable
+
+
+class _Signature(NamedTuple):
+    """One callable signature: its inputs' specs, its output names and the Session callable."""
+    input_specs: Dict[str, tf.TensorSpec]
+    output_names: List[str]
+    call: Callable
+
+
+def _spec(tensor_info) -> tf.TensorSpec:
+    shape = None if tensor_info.tensor_shape.unknown_rank else [
+        None if dim.size < 0 else dim.size for dim in tensor_info.tensor_shape.dim]
+    return tf.TensorSpec(shape, tf.as_dtype(tensor_info.dtype), name=tensor_info.name)
 
 
 class ServedVersion:
-    """A SavedModel loaded for serving: its signature functions, SignatureDefs and defaults."""
+    """A SavedModel loaded into its own Session: callable signatures, SignatureDefs and defaults."""
 
     def __init__(self, name: str, version: int, path: str):
         self.name, self.version, self.path = name, version, path
-        self.model = tf.saved_model.load(path)  # keeps the signatures' resources alive
-        self.signature_defs = signature_defs(path)
-        self.functions = dict(self.model.signatures)
+        graph = tf.Graph()
+        self._session = tf.compat.v1.Session(graph=graph)
+        with graph.as_default():
+            meta_graph = tf.compat.v1.saved_model.load(self._session, [tf.saved_model.SERVING], path)
+        self.signature_defs = meta_graph.signature_def
         self.defaults = {signature: defaults_of(definition) for signature, definition in self.signature_defs.items()}
+        self._signatures = {signature: self._callable(definition)
+                            for signature, definition in self.signature_defs.items() if signature != INIT_OP_SIGNATURE}
 
-    def input_specs(self, signature: str) -> Dict[str, tf.TensorSpec]:
-        return self.function(signature).structured_input_signature[1]
+    def _callable(self, definition) -> _Signature:
+        specs = {name: _spec(info) for name, info in sorted(definition.inputs.items())}
+        outputs = sorted(definition.outputs)
+        call = self._session.make_callable([definition.outputs[name].name for name in outputs],
+                                           [spec.name for spec in specs.values()])
+        return _Signature(specs, outputs, call)
 
-    def function(self, signature: str):
-        if signature not in self.functions:
+    def signature(self, signature: str) -> _Signature:
+        if signature not in self._signatures:
             raise ServingError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"serving signature key {signature!r} not found in {self.name} version "
-                               f"{self.version}; it has {sorted(self.functions)}")
-        return self.functions[signature]
+                               f"{self.version}; it has {sorted(self._signatures)}")
+        return self._signatures[signature]
+
+    def input_specs(self, signature: str) -> Dict[str, tf.TensorSpec]:
+        return self.signature(signature).input_specs
 
     def checked_inputs(self, signature: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """``inputs`` plus defaults, each checked against the signature; ServingError otherwise."""
@@ -64,13 +96,10 @@ class ServedVersion:
 
     def run(self, signature: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """The signature's outputs for checked inputs (``checked_inputs``)."""
-        specs = self.input_specs(signature)
+        specs, output_names, call = self.signature(signature)
+        feeds = [_as_dtype(name, inputs[name], spec.dtype) for name, spec in specs.items()]
         try:
-            tensors = {name: tf.constant(value, dtype=specs[name].dtype) for name, value in inputs.items()}
-        except (TypeError, ValueError) as error:  # e.g. an int64 value outside int32
-            raise invalid(f"{self.name} {signature}: {error}") from None
-        try:
-            outputs = self.function(signature)(**tensors)
+            outputs = call(*feeds)
         except tf.errors.InvalidArgumentError as error:
             raise invalid(f"{self.name} {signature}: {error.message.splitlines()[0]}") from None
         except UnicodeDecodeError:  # TensorFlow's own error message quoted input bytes that are not UTF-8
@@ -78,7 +107,7 @@ class ServedVersion:
                           "tf.Example that does not parse)") from None
         except tf.errors.OpError as error:
             raise ServingError(grpc.StatusCode.INTERNAL, f"{self.name} {signature}: {error.message}") from None
-        return {name: value.numpy() for name, value in outputs.items()}
+        return dict(zip(output_names, outputs))
 
     def warm_up(self) -> int:
         """Replays ``assets.extra/tf_serving_warmup_requests`` (Predict records); returns the count."""
@@ -104,6 +133,16 @@ def _check(name: str, value: np.ndarray, spec: tf.TensorSpec) -> None:
         raise invalid(f"input {name!r}: expected {want.name}, got {value.dtype}")
     if not spec.shape.is_compatible_with(value.shape):
         raise invalid(f"input {name!r}: expected shape {spec.shape}, got {list(value.shape)}")
+
+
+def _as_dtype(name: str, value, dtype: tf.DType) -> np.ndarray:
+    """``value`` as ``dtype``'s NumPy type; an integer it cannot hold is refused, not wrapped."""
+    array = np.asarray(value)
+    if dtype.is_integer and array.dtype.kind in "iu" and array.size:
+        limits = np.iinfo(dtype.as_numpy_dtype)
+        if array.min() < limits.min or array.max() > limits.max:
+            raise invalid(f"input {name!r}: a value outside {dtype.name} ({limits.min}..{limits.max})")
+    return array.astype(dtype.as_numpy_dtype, copy=False)
 
 
 def batch_dimension(inputs: Dict[str, np.ndarray]) -> Optional[int]:

@@ -196,6 +196,19 @@ def test_a_fresh_process_gets_the_same_greedy_text_as_the_python_model(tiny_mode
     assert all(expected)   # an unknown item and an empty history still get text
 
 
+def test_a_session_loader_as_tf_servings_restores_every_weight_and_gets_the_same_text(tiny_model):
+    """TF Serving loads a SavedModel into a Session (so does serving/servable.py): Keras 3 weights
+    exported the default way are found uninitialized there ("Could not find variable")."""
+    from serving.servable import ServedVersion
+    _, _, module, export_dir = tiny_model
+    users, items, history = ("u1", "u9"), ("i1", "i2"), (("i2",), ("",))
+    served = ServedVersion("generator", 1, export_dir)
+    request = {"user_id": np.array(users, object), "item_id": np.array(items, object),
+               "history_item_ids": np.array(history, object)}
+    outputs = served.run("generate", served.checked_inputs("generate", request))
+    assert [text.decode() for text in outputs["explanations"]] == explain(module, users, items, history)
+
+
 def test_a_saved_preset_restarts_the_same_model(tiny_model, tmp_path):
     causal_lm, tokenizer, _, _ = tiny_model
     save_preset(causal_lm, tokenizer, str(tmp_path / "preset"))

@@ -41,7 +41,14 @@ class GeneratorServingModule(tf.Module):
     def __init__(self, causal_lm, tokenizer, prompt_builder: PromptBuilder, config: GeneratorConfig,
                  evaluation_slices: EvaluationSlices):
         super().__init__()
-        self.causal_lm, self.tokenizer, self.prompt_builder = causal_lm, tokenizer, prompt_builder
+        # A Keras 3 model tracked here would export each weight twice: the graph reads one copy, the
+        # checkpoint restores the other, and only tf.saved_model.load links them. A Session loader
+        # (TF Serving's, and serving/servable.py) then fails with "Could not find variable"
+        # (keras-team/keras#20096). So, as keras.export.ExportArchive does, the module tracks the
+        # weights' own tf.Variables and holds the model untracked (its optimizer state stays out too).
+        self._hold_untracked(causal_lm)
+        self.causal_lm_weights = [weight.value for weight in causal_lm.weights]
+        self.tokenizer, self.prompt_builder = tokenizer, prompt_builder
         self.evaluation_slices = evaluation_slices
         self._config = config
         @tf.function(input_signature=[
@@ -71,6 +78,10 @@ class GeneratorServingModule(tf.Module):
             return generate_signature(raw[F.USER_ID], raw[F.ITEM_ID],
                                       tf.sparse.to_dense(raw[F.HISTORY_ITEM_IDS], default_value=""))
         self.explain_examples = explain_examples
+
+    @tf.__internal__.tracking.no_automatic_dependency_tracking
+    def _hold_untracked(self, causal_lm) -> None:
+        self.causal_lm = causal_lm
 
     def explain(self, user_id, item_id, history_item_ids, settings: DecodingSettings) -> dict:
         prompts = self.prompt_builder(user_id, item_id, history_item_ids)
