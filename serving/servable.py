@@ -4,8 +4,8 @@ TF Serving loads a SavedModel's MetaGraph into a Session and runs a signature by
 SignatureDef's input tensors and fetching its output tensors. ``ServedVersion`` does the same
 (``tf.compat.v1.saved_model.load`` and ``Session.make_callable``) rather than
 ``tf.saved_model.load``, which rebuilds every function of the SavedModel as a Python graph:
-that takes about 2.7 times as long, and a new version must load quickly under load
-(``benchmarks/model_load_benchmark.py``).
+for the retrieval model that took 2.4 times as long (``benchmarks/model_load_benchmark.py``),
+and a new version must load quickly under load.
 
 ``ServedVersion.checked_inputs`` checks a request's inputs against the SignatureDef (names,
 dtypes, shapes) before it runs, fills inputs left out from the SignatureDef's defaults, and
