@@ -2,7 +2,7 @@
 
 TF Serving loads a SavedModel's MetaGraph into a Session and runs a signature by feeding its
 SignatureDef's input tensors and fetching its output tensors. ``ServedVersion`` does the same
-(``tf.compat.v1.saved_model.load`` and ``Session.make_callable``) rather than
+(``tf.compat.v1.saved_model.load`` and a ``Session`` callable per signature) rather than
 ``tf.saved_model.load``, which rebuilds every function of the SavedModel as a Python graph:
 for the retrieval model that took 2.4 times as long (``benchmarks/model_load_benchmark.py``),
 and a new version must load quickly under load.
@@ -25,6 +25,7 @@ import grpc
 import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401 -- registers TF Text ops, which TF Serving's builds link too
+from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
 from serving.errors import ServingError, invalid
@@ -64,11 +65,15 @@ class ServedVersion:
                             for signature, definition in self.signature_defs.items() if signature != INIT_OP_SIGNATURE}
 
     def _callable(self, definition) -> _Signature:
+        """The signature as a C++ ``Session::MakeCallable`` handle. ``Session.make_callable`` with
+        feeds falls back to ``Session.run`` and its per-call fetch and feed handling in Python;
+        ``_make_callable_from_options`` (as Keras 2's graph functions use it) goes straight to
+        ``TF_SessionRunCallable``."""
         specs = {name: _spec(info) for name, info in sorted(definition.inputs.items())}
         outputs = sorted(definition.outputs)
-        call = self._session.make_callable([definition.outputs[name].name for name in outputs],
-                                           [spec.name for spec in specs.values()])
-        return _Signature(specs, outputs, call)
+        options = config_pb2.CallableOptions(feed=[spec.name for spec in specs.values()],
+                                             fetch=[definition.outputs[name].name for name in outputs])
+        return _Signature(specs, outputs, self._session._make_callable_from_options(options))  # noqa: SLF001
 
     def signature(self, signature: str) -> _Signature:
         if signature not in self._signatures:
