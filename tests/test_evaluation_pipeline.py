@@ -9,7 +9,6 @@ Also: TFMA's figures equal an independent numpy computation from the dumped top-
 and the HTML report renders with its plots in headless Chromium.
 """
 import collections
-import dataclasses
 import json
 import math
 import os
@@ -24,29 +23,19 @@ from tensorflow_serving.apis import prediction_log_pb2
 from components.artifacts import ItemCatalog
 from components.example_gen import features as F
 from serving.model_base import MODELS_CONFIG, WARMUP_FILE, versions
-from pipelines.evaluation_report import latest_evaluations
 from pipelines.html_report import write_html_report
-from pipelines.local_runner import run_pipeline
 from pipelines.recgen_pipeline import PipelineConfig
 from recgen import cli
-from recgen.data.synthetic import SyntheticConfig, write_generic_csv
+from tests.background_runs import background_result
 from trainer.catalog import read_catalog
-from trainer.config import RetrievalConfig
-
-GOOD = RetrievalConfig(embedding_dim=32, max_epochs=3, batch_size=256)
-DEGRADED = GOOD.replace(max_steps=1, warm_start=False)
 
 
 @pytest.fixture(scope="module")
-def three_runs(tmp_path_factory):
-    data, _ = write_generic_csv(SyntheticConfig(users=300, items=120, seed=5), tmp_path_factory.mktemp("data") / "d")
-    config = PipelineConfig(data_path=str(data), root=str(tmp_path_factory.mktemp("three-runs")), explain=False,
-                            retrieval=GOOD)
-    outcomes = []
-    for retrieval in (GOOD, DEGRADED, GOOD):
-        run_pipeline(dataclasses.replace(config, retrieval=retrieval))
-        outcomes.append(latest_evaluations(config)["retrieval"])
-    return config, outcomes
+def three_runs(request):
+    """``(config, [evaluation outcome of each run])`` of ``tests/pipeline_runs.evaluation_runs``
+    (GOOD, DEGRADED, GOOD on one root), run in the background from the start of the session."""
+    runs = background_result(request, "three_runs")
+    return PipelineConfig.from_json(runs["config"]), runs["outcomes"]
 
 
 def test_good_model_is_pushed_degraded_is_refused_and_the_next_good_one_is_version_2(three_runs):

@@ -6,36 +6,31 @@ import time
 import grpc
 import pytest
 
-from pipelines.local_runner import run_pipeline
 from pipelines.recgen_pipeline import PipelineConfig
 from pipelines.retrain_schedule import run_schedule
 from pipelines.retraining import (BUSY, FAILED, NOT_BLESSED, NO_NEW_EVENTS, PUSHED, CycleChanges, cycle_lock,
                                   read_cycle_log, run_cycle)
 from recgen import cli
-from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.serve_cli import start_serve_process
 from serving.event_store import default_store_path
 from serving.history_import import import_training_histories
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
 from serving.sqlite_event_store import SQLiteEventStore
-from trainer.config import RetrievalConfig
+from tests.background_runs import background_result
 
-GOOD = RetrievalConfig(embedding_dim=32, max_epochs=3, batch_size=256)
 NEW_ITEM, NEW_USER = "brand_new_item", "newcomer"
 FANS = [f"user_{n:06d}" for n in range(8)]  # existing users who try the new item
 BYSTANDER = "user_000050"                   # an existing user who does not
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A retrieval-only run on small synthetic data, served by `recgen serve` in a child process."""
-    base = tmp_path_factory.mktemp("retraining")
-    data, _ = write_generic_csv(SyntheticConfig(users=200, items=80, seed=11), base / "data")
-    config = PipelineConfig(data_path=str(data), root=str(base / "root"), retrieval=GOOD, explain=False)
-    config.save()
-    run_pipeline(config)
-    process, address = start_serve_process(config.root, default_store_path(config.root), str(base / "serve.log"))
+def served(request, tmp_path_factory):
+    """A retrieval-only run on small synthetic data (``tests/pipeline_runs.retraining_pipeline``, run in
+    the background from the start of the session), served by `recgen serve` in a child process."""
+    config = PipelineConfig.from_json(background_result(request, "served")["config"])
+    process, address = start_serve_process(config.root, default_store_path(config.root),
+                                           str(tmp_path_factory.mktemp("retraining") / "serve.log"))
     channel = grpc.insecure_channel(address)
     yield config, recommendation_pb2_grpc.RecommendationServiceStub(channel)
     channel.close()

@@ -218,36 +218,44 @@ def test_warm_start_restores_the_base_models_weights_through_its_vocabularies(sy
         np.testing.assert_array_equal(restored[name], saved[name])  # same vocabularies: every row carried
 
 
-def test_training_does_not_depend_on_what_ran_before_in_the_process(synthetic_run, tmp_path):
-    """The pipeline runs every component in one process; the same run_fn twice must train the same model
-    (tf.data's shuffle once paired its seed with whatever global seed an earlier component left)."""
-    import tensorflow as tf
+@pytest.fixture(scope="module")
+def single_phase_models(synthetic_run, tmp_path_factory):
+    """``(config, [serving dir, serving dir])``: the synthetic run's retrieval config without the
+    refit on eval, 2 epochs, trained twice by ``run_fn`` in this process, each time after another
+    global seed (what an earlier component might leave behind)."""
     from trainer.retrieval_trainer import run_fn
     config, _, _ = synthetic_run
-    single_phase = config.retrieval.replace(refit_on_eval=False, max_epochs=2)  # the refit reseeds anyway
-    embeddings = []
+    single_phase = config.retrieval.replace(refit_on_eval=False, max_epochs=2)
+    serving_dirs = []
     for attempt in range(2):
-        tf.random.set_seed(1000 + attempt)  # what an earlier component might leave behind
-        serving_dir = str(tmp_path / f"run{attempt}" / "Format-Serving")
+        tf.random.set_seed(1000 + attempt)
+        serving_dir = str(tmp_path_factory.mktemp(f"single-phase-{attempt}") / "Format-Serving")
         run_fn(retrieval_fn_args(config, single_phase, base_model=None, serving_model_dir=serving_dir))
-        module = tf.saved_model.load(serving_dir)
-        embeddings.append(module.candidate_embeddings.numpy())
+        serving_dirs.append(serving_dir)
+    return single_phase, serving_dirs
+
+
+def test_training_does_not_depend_on_what_ran_before_in_the_process(single_phase_models):
+    """The pipeline runs every component in one process; the same run_fn twice must train the same model
+    (tf.data's shuffle once paired its seed with whatever global seed an earlier component left)."""
+    _, serving_dirs = single_phase_models
+    embeddings = [tf.saved_model.load(serving_dir).candidate_embeddings.numpy() for serving_dir in serving_dirs]
     np.testing.assert_array_equal(embeddings[0], embeddings[1])
 
 
-def test_warm_start_weights_are_the_early_stopped_models_not_the_refit_on_eval(synthetic_run, tmp_path):
+def test_warm_start_weights_are_the_early_stopped_models_not_the_refit_on_eval(synthetic_run, single_phase_models,
+                                                                               tmp_path):
     """A next run selects its epochs on eval; weights refit on those eval events would bias it."""
     from trainer import warm_start
     from trainer.retrieval_trainer import run_fn
     config, _, _ = synthetic_run
-    saved = []
-    for refit in (True, False):
-        serving_dir = str(tmp_path / f"refit-{refit}" / "Format-Serving")
-        run_fn(retrieval_fn_args(config, config.retrieval.replace(refit_on_eval=refit, max_epochs=2),
-                                 base_model=None, serving_model_dir=serving_dir))
-        saved.append(np.load(os.path.join(os.path.dirname(serving_dir), warm_start.WARM_START_DIR,
-                                          warm_start.WEIGHTS_FILE)))
-    with_refit, without_refit = saved
+    single_phase, (without_refit_dir, _) = single_phase_models
+    with_refit_dir = str(tmp_path / "refit" / "Format-Serving")
+    run_fn(retrieval_fn_args(config, single_phase.replace(refit_on_eval=True), base_model=None,
+                             serving_model_dir=with_refit_dir))
+    with_refit, without_refit = (np.load(os.path.join(os.path.dirname(serving_dir), warm_start.WARM_START_DIR,
+                                                      warm_start.WEIGHTS_FILE))
+                                 for serving_dir in (with_refit_dir, without_refit_dir))
     assert set(with_refit.files) == set(without_refit.files)
     for name in with_refit.files:
         np.testing.assert_array_equal(with_refit[name], without_refit[name], err_msg=name)
@@ -262,19 +270,18 @@ def test_progress_log_has_every_component_finishing(synthetic_run):
         assert f"Component {component} is finished." in log
 
 
-def test_an_ensemble_serves_the_sum_of_its_members_scores(synthetic_run, tmp_path):
+def test_an_ensemble_serves_the_sum_of_its_members_scores(synthetic_run, single_phase_models, tmp_path):
     """Member 1 of an ensemble trains exactly as a single model would; the export concatenates the
     members' embeddings, so its scores are the members' scores added up."""
     from trainer import warm_start
     from trainer.retrieval_trainer import run_fn
     config, _, _ = synthetic_run
-    single_phase = config.retrieval.replace(refit_on_eval=False, max_epochs=2)
-    modules = {}
-    for size in (1, 2):
-        serving_dir = str(tmp_path / f"ensemble-{size}" / "Format-Serving")
-        run_fn(retrieval_fn_args(config, single_phase.replace(ensemble_size=size), base_model=None,
-                                 serving_model_dir=serving_dir))
-        modules[size] = tf.saved_model.load(serving_dir)
+    single_phase, (single_dir, _) = single_phase_models  # ensemble_size 1
+    assert single_phase.ensemble_size == 1
+    serving_dir = str(tmp_path / "ensemble-2" / "Format-Serving")
+    run_fn(retrieval_fn_args(config, single_phase.replace(ensemble_size=2), base_model=None,
+                             serving_model_dir=serving_dir))
+    modules = {1: tf.saved_model.load(single_dir), 2: tf.saved_model.load(serving_dir)}
     dim = single_phase.embedding_dim
     single, ensemble = modules[1].candidate_embeddings.numpy(), modules[2].candidate_embeddings.numpy()
     assert ensemble.shape == (single.shape[0], 2 * dim)
