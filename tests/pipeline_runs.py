@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tests.shared_data import AMAZON_INSTRUMENTS
 
-# The evaluation pipeline's runs (test_evaluation_pipeline.py): a good config and one that
-# trains a single step from scratch.
+# The retrieval config of every synthetic run here, and the evaluation pipeline's deliberately
+# degraded one (test_evaluation_pipeline.py): a single training step from scratch.
 GOOD = {"embedding_dim": 32, "max_epochs": 3, "batch_size": 256}
 DEGRADED = {**GOOD, "max_steps": 1, "warm_start": False}
 
