@@ -15,33 +15,41 @@ GOOD = {"embedding_dim": 32, "max_epochs": 3, "batch_size": 256}
 DEGRADED = {**GOOD, "max_steps": 1, "warm_start": False}
 
 
-def _run(data, root: Path, **config_fields):
-    from pipelines.local_runner import run_pipeline
+def _config(data, workdir: Path, **config_fields):
+    """A PipelineConfig over ``data`` with its root in ``workdir``."""
     from pipelines.recgen_pipeline import PipelineConfig
-    config = PipelineConfig(data_path=str(data), root=str(root), **config_fields)
-    run_pipeline(config)
-    return config
+    return PipelineConfig(data_path=str(data), root=str(workdir / "root"), **config_fields)
+
+
+def _synthetic_data(workdir: Path, users: int, items: int, seed: int) -> Path:
+    """A synthetic data set written under ``workdir``; its directory."""
+    from recgen.data.synthetic import SyntheticConfig, write_generic_csv
+    data, _ = write_generic_csv(SyntheticConfig(users=users, items=items, seed=seed), workdir / "data")
+    return data
 
 
 def synthetic_pipeline(workdir: Path) -> dict:
     """One small synthetic run (titles, categories, reviews), both branches."""
-    from recgen.data.synthetic import SyntheticConfig, write_generic_csv
+    from pipelines.local_runner import run_pipeline
     from trainer.config import RetrievalConfig
     from trainer.generator.config import GeneratorConfig
-    data, _ = write_generic_csv(SyntheticConfig(users=300, items=120, seed=5), workdir / "data")
-    config = _run(data, workdir / "root", retrieval=RetrievalConfig(**GOOD),
-                  generator=GeneratorConfig(num_layers=1, hidden_dim=64, intermediate_dim=128, max_epochs=4))
+    config = _config(_synthetic_data(workdir, users=300, items=120, seed=5), workdir,
+                     retrieval=RetrievalConfig(**GOOD),
+                     generator=GeneratorConfig(num_layers=1, hidden_dim=64, intermediate_dim=128, max_epochs=4))
+    run_pipeline(config)
     return {"config": config.to_json()}
 
 
 def amazon_pipeline(workdir: Path) -> dict:
     """The real Amazon data set with a small retrieval config (and a step-budget generator)."""
+    from pipelines.local_runner import run_pipeline
     from trainer.config import RetrievalConfig
     from trainer.generator.config import GeneratorConfig
-    config = _run(AMAZON_INSTRUMENTS, workdir / "root",
-                  retrieval=RetrievalConfig(max_epochs=10, batch_size=128, user_id_dropout=0.5, dropout=0.2,
-                                            weight_decay=0.02),
-                  generator=GeneratorConfig(num_layers=1, hidden_dim=64, intermediate_dim=128, max_steps=30))
+    config = _config(AMAZON_INSTRUMENTS, workdir,
+                     retrieval=RetrievalConfig(max_epochs=10, batch_size=128, user_id_dropout=0.5, dropout=0.2,
+                                               weight_decay=0.02),
+                     generator=GeneratorConfig(num_layers=1, hidden_dim=64, intermediate_dim=128, max_steps=30))
+    run_pipeline(config)
     return {"config": config.to_json()}
 
 
@@ -51,12 +59,9 @@ def evaluation_runs(workdir: Path) -> dict:
 
     from pipelines.evaluation_report import latest_evaluations
     from pipelines.local_runner import run_pipeline
-    from pipelines.recgen_pipeline import PipelineConfig
-    from recgen.data.synthetic import SyntheticConfig, write_generic_csv
     from trainer.config import RetrievalConfig
-    data, _ = write_generic_csv(SyntheticConfig(users=300, items=120, seed=5), workdir / "data")
-    config = PipelineConfig(data_path=str(data), root=str(workdir / "root"), explain=False,
-                            retrieval=RetrievalConfig(**GOOD))
+    config = _config(_synthetic_data(workdir, users=300, items=120, seed=5), workdir, explain=False,
+                     retrieval=RetrievalConfig(**GOOD))
     outcomes = []
     for retrieval in (GOOD, DEGRADED, GOOD):
         run_pipeline(dataclasses.replace(config, retrieval=RetrievalConfig(**retrieval)))
@@ -67,12 +72,9 @@ def evaluation_runs(workdir: Path) -> dict:
 def retraining_pipeline(workdir: Path) -> dict:
     """A retrieval-only run on small synthetic data, its settings saved for ``recgen retrain``."""
     from pipelines.local_runner import run_pipeline
-    from pipelines.recgen_pipeline import PipelineConfig
-    from recgen.data.synthetic import SyntheticConfig, write_generic_csv
     from trainer.config import RetrievalConfig
-    data, _ = write_generic_csv(SyntheticConfig(users=200, items=80, seed=11), workdir / "data")
-    config = PipelineConfig(data_path=str(data), root=str(workdir / "root"), retrieval=RetrievalConfig(**GOOD),
-                            explain=False)
+    config = _config(_synthetic_data(workdir, users=200, items=80, seed=11), workdir,
+                     retrieval=RetrievalConfig(**GOOD), explain=False)
     config.save()
     run_pipeline(config)
     return {"config": config.to_json()}
