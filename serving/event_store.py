@@ -11,11 +11,12 @@ Example:
 """
 import abc
 import dataclasses
+import itertools
 import os
 import threading
 import time
 import urllib.parse
-from typing import Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Hashable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
 CONTENT_FIELDS = ("user_id", "item_id", "timestamp", "event_type", "text")
 T = TypeVar("T")
@@ -51,14 +52,29 @@ def check_same(stored: StoredEvent, event: StoredEvent, timestamp_assigned: bool
     return stored
 
 
-def distinct_first(item_ids: Iterable[str], limit: int) -> List[str]:
-    """The first ``limit`` distinct ids, in order (reads ``item_ids`` no further than needed)."""
-    seen: Dict[str, None] = {}
-    for item_id in item_ids:
-        if len(seen) >= limit:
+class RecentItems(NamedTuple):
+    """What a recommendation reads of one user: ``history``, the latest ``(item_id, timestamp)``
+    pairs oldest first, and ``seen``, distinct item ids most recent first."""
+    history: List[Tuple[str, int]]
+    seen: List[str]
+
+
+def recent_items_of(newest_first: Iterable[Tuple[str, int]], history_limit: int, seen_limit: int) -> RecentItems:
+    """``RecentItems`` from a user's ``(item_id, timestamp)`` pairs, newest first; reads the pairs
+    no further than both lists need.
+
+    >>> recent_items_of([("z", 4), ("x", 3), ("y", 2), ("x", 1)], history_limit=2, seen_limit=5)
+    RecentItems(history=[('x', 3), ('z', 4)], seen=['z', 'x', 'y'])
+    """
+    pairs = iter(newest_first)
+    history = list(itertools.islice(pairs, max(history_limit, 0)))
+    seen = dict.fromkeys(item_id for item_id, _ in history)
+    for item_id, _ in pairs:
+        if len(seen) >= seen_limit:
             break
         seen.setdefault(item_id)
-    return list(seen)
+    history.reverse()
+    return RecentItems(history, list(seen)[:max(seen_limit, 0)])
 
 
 def rank_popular(window: Mapping[str, Tuple[int, int]], all_time_top: Sequence[Tuple[str, int]],
@@ -127,11 +143,13 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def seen_item_ids(self, user_id: str, limit: int) -> List[str]:
-        """At most ``limit`` distinct items of the user's events, most recent first.
+    def recent_items(self, user_id: str, history_limit: int, seen_limit: int) -> RecentItems:
+        """The user's latest ``history_limit`` (item, timestamp) pairs, oldest first, and at most
+        ``seen_limit`` distinct items of all their events, most recent first: everything a
+        recommendation reads of the user, in one read.
 
-        >>> store.seen_item_ids("u1", 10)  # doctest: +SKIP
-        ['i9', 'i3']
+        >>> store.recent_items("u1", history_limit=1, seen_limit=10)  # doctest: +SKIP
+        RecentItems(history=[('i9', 1700000000)], seen=['i9', 'i3'])
         """
 
     @abc.abstractmethod

@@ -112,15 +112,15 @@ class Recommender:
         limits.check_range("explain_count", request.explain_count, 0, limits.max_explain)
         explain_count = min(request.explain_count or options.default_explain_count, k) if request.explain else 0
 
-        history = self._history(request, int(now))
+        stored = self.store.recent_items(request.user_id, limits.history_length, limits.max_seen_items)
+        history = self._history(stored.history, request, int(now))
         response = pb.RecommendResponse(user_id=request.user_id, history_length=len(history))
         if not history:
             response.source = POPULAR_RECENT
             for item_id, count in self.store.popular_recent(k, options.popular_window_s):
                 response.items.add(item_id=item_id, score=float(count))
             return response
-        seen = list(dict.fromkeys([item for item, _ in reversed(history)]
-                                  + self.store.seen_item_ids(request.user_id, limits.max_seen_items)))
+        seen = list(dict.fromkeys([item for item, _ in reversed(history)] + stored.seen))
         query = query_example(request.user_id, [item for item, _ in history], [ts for _, ts in history],
                               int(now), exclude=seen[:limits.max_seen_items])
         item_ids, scores, version = self.models.recommend([query], deadline.remaining("retrieval"))
@@ -134,10 +134,9 @@ class Recommender:
             self._explain(request.user_id, [item for item, _ in history], response, explain_count, deadline)
         return response
 
-    def _history(self, request: pb.RecommendRequest, now: int) -> List[tuple]:
+    def _history(self, stored: List[tuple], request: pb.RecommendRequest, now: int) -> List[tuple]:
         """(item id, timestamp) of stored and request-time events, oldest first, the latest ones only."""
         limit = self.options.limits.history_length
-        stored = [(e.item_id, e.timestamp) for e in self.store.history(request.user_id, limit)]
         recent = [(e.item_id, e.timestamp or now) for e in request.recent_events]
         return sorted(stored + recent, key=lambda pair: pair[1])[-limit:]
 

@@ -22,8 +22,8 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 import redis
 
-from serving.event_store import (CONTENT_FIELDS, EventStore, StoredEvent, TimedCache, check_same,
-                                 distinct_first, rank_popular)
+from serving.event_store import (CONTENT_FIELDS, EventStore, RecentItems, StoredEvent, TimedCache, check_same,
+                                 rank_popular, recent_items_of)
 
 # KEYS: sequence, position, log, popular, timeline, then per event its hash and its user's history.
 # ARGV: logged (1 or 0) and a JSON list of [event_id, user_id, item_id, timestamp, event_type, text].
@@ -105,15 +105,17 @@ class RedisEventStore(EventStore):
         members = self._redis.zrange(self._key("history", user_id), -limit, -1)
         return self._events([member.split(":", 1)[1] for member in members])
 
-    def _items_newest_first(self, user_id: str) -> Iterator[str]:
+    def _newest_first(self, user_id: str) -> Iterator[Tuple[str, int]]:
+        """The user's (item id, timestamp) pairs, newest first, a page of event hashes per round trip."""
         for start in itertools.count(0, PAGE):
             members = self._redis.zrange(self._key("history", user_id), start, start + PAGE - 1, desc=True)
-            yield from (event.item_id for event in self._events([m.split(":", 1)[1] for m in members]))
+            yield from ((event.item_id, event.timestamp)
+                        for event in self._events([member.split(":", 1)[1] for member in members]))
             if len(members) < PAGE:
                 return
 
-    def seen_item_ids(self, user_id: str, limit: int) -> List[str]:
-        return distinct_first(self._items_newest_first(user_id), limit)
+    def recent_items(self, user_id: str, history_limit: int, seen_limit: int) -> RecentItems:
+        return recent_items_of(self._newest_first(user_id), history_limit, seen_limit)
 
     def popular_recent(self, k: int, window_seconds: int) -> List[Tuple[str, int]]:
         return self._popular.get((k, window_seconds), lambda: self._rank_popular(k, window_seconds))

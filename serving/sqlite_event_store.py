@@ -14,8 +14,8 @@ import sqlite3
 import threading
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from serving.event_store import (EventStore, StoredEvent, TimedCache, check_same, distinct_first,
-                                 rank_popular)
+from serving.event_store import (EventStore, RecentItems, StoredEvent, TimedCache, check_same, rank_popular,
+                                 recent_items_of)
 
 # ``position`` is the insertion order; ``sequence`` the log position of recorded events (0: imported,
 # not logged; queries say ``sequence > 0`` to use its partial index). A trigger keeps ``item_counts``
@@ -98,11 +98,11 @@ class SQLiteEventStore(EventStore):
                            "ORDER BY timestamp DESC, position DESC LIMIT ?", user_id, max(limit, 0))
         return [StoredEvent(*row) for row in reversed(rows)]
 
-    def seen_item_ids(self, user_id: str, limit: int) -> List[str]:
+    def recent_items(self, user_id: str, history_limit: int, seen_limit: int) -> RecentItems:
         with self._lock:
-            rows = self._conn.execute("SELECT item_id FROM events WHERE user_id = ? "
+            rows = self._conn.execute("SELECT item_id, timestamp FROM events WHERE user_id = ? "
                                       "ORDER BY timestamp DESC, position DESC", (user_id,))
-            return distinct_first((item_id for (item_id,) in rows), limit)
+            return recent_items_of(rows, history_limit, seen_limit)
 
     def popular_recent(self, k: int, window_seconds: int) -> List[Tuple[str, int]]:
         return self._popular.get((k, window_seconds), lambda: self._rank_popular(k, window_seconds))

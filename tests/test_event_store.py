@@ -93,18 +93,30 @@ def test_history_orders_by_time_then_insertion_and_keeps_the_latest(store):
     assert store.history("nobody", 5) == [] and store.history("u1", 0) == []
 
 
-def test_seen_item_ids_are_distinct_and_most_recent_first(store):
+def test_recent_items_are_the_latest_history_and_the_distinct_items_most_recent_first(store):
     for n, (item, timestamp) in enumerate([("x", 1), ("y", 2), ("x", 3), ("z", 4), ("y", 0)]):
         store.record(event(f"e{n}", item=item, timestamp=timestamp))
-    assert store.seen_item_ids("u1", 10) == ["z", "x", "y"]
-    assert store.seen_item_ids("u1", 2) == ["z", "x"]
-    assert store.seen_item_ids("nobody", 3) == []
+    store.record(event("other", user="u2", item="w", timestamp=5))
+    recent = store.recent_items("u1", history_limit=3, seen_limit=10)
+    assert recent.history == [("y", 2), ("x", 3), ("z", 4)]
+    assert recent.seen == ["z", "x", "y"]
+    assert store.recent_items("u1", history_limit=10, seen_limit=2) == (
+        [("y", 0), ("x", 1), ("y", 2), ("x", 3), ("z", 4)], ["z", "x"])
+    assert store.recent_items("u1", history_limit=0, seen_limit=1) == ([], ["z"])
+    assert store.recent_items("nobody", history_limit=5, seen_limit=3) == ([], [])
 
 
-def test_seen_item_ids_read_past_a_page_of_repeats(store):
+def test_recent_items_history_matches_the_stored_history(store):
+    store.import_events([event("t1", item="a", timestamp=10), event("t2", item="b", timestamp=30)])
+    store.record(event("r1", item="c", timestamp=30))  # same time as t2, inserted later
+    expected = [(e.item_id, e.timestamp) for e in store.history("u1", 2)]
+    assert store.recent_items("u1", history_limit=2, seen_limit=0).history == expected == [("b", 30), ("c", 30)]
+
+
+def test_recent_items_read_past_a_page_of_repeats(store):
     store.import_events([event(f"e{n}", item="same", timestamp=n + 1) for n in range(600)]
                         + [event("oldest", item="x", timestamp=0)])
-    assert store.seen_item_ids("u1", 5) == ["same", "x"]
+    assert store.recent_items("u1", history_limit=1, seen_limit=5) == ([("same", 600)], ["same", "x"])
 
 
 def popularity_events():
