@@ -28,13 +28,13 @@ def mmr_order(scores: np.ndarray, embeddings: np.ndarray, k: int, diversity: flo
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones(count)
     norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
     unit = embeddings / np.where(norms > 0, norms, 1.0)
-    weighted_relevance = (1 - diversity) * relevance
-    picked = [int(np.argmax(weighted_relevance))]  # nothing picked yet: no similarity penalty
-    closest = unit @ unit[picked[0]]  # highest similarity to anything picked so far
+    open_relevance = (1 - diversity) * relevance  # -inf once picked: a picked item never wins again
+    best = int(open_relevance.argmax())  # nothing picked yet: no similarity penalty
+    picked = [best]
+    closest = unit @ unit[best]  # highest similarity to anything picked so far
     for _ in range(min(k, count) - 1):
-        value = weighted_relevance - diversity * closest
-        value[picked] = -np.inf
-        best = int(np.argmax(value))
+        open_relevance[best] = -np.inf
+        best = int((open_relevance - diversity * closest).argmax())
         picked.append(best)
         np.maximum(closest, unit @ unit[best], out=closest)
     return picked
