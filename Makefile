@@ -52,6 +52,7 @@ redis:
 	  echo "no redis-server (apt-get install redis-server): the Redis event store tests will skip"
 
 test: setup browser redis
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest --durations=15 tests
 
 benchmark: setup

@@ -28,7 +28,7 @@ ITEMS_PER_1K_EVENTS = 2  # 100K events -> 200 items ... 5M -> 10,000 items
 def run_once(data: str, out: str) -> dict:
     """Runs the executor in this process; returns its wall time and this process's peak RSS."""
     from components.example_gen import executor as eg
-    from components.example_gen import features as F
+    from recgen.contracts import features as F
 
     started = time.monotonic()
     examples, _ = eg.run_standalone(data, out, data_format="generic_csv")

@@ -31,7 +31,7 @@ def _timed(load) -> float:
 
 def main() -> None:
     import tensorflow as tf
-    from serving.model_base import ModelBase
+    from recgen.contracts.model_base import ModelBase
     from serving.servable import ServedVersion
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", default="build/run", help="a pipeline root with pushed models (make run)")

@@ -1,4 +1,4 @@
-"""Most-popular and EASE on a data set, with RecGen's split and metrics (ENGINEERING.md sections 2-3).
+"""Most-popular and EASE on a data set, with RecGen's split and metrics (docs/evaluation.md).
 
 These are the baselines the two-tower model is compared with: EASE's regularisation
 is chosen on the eval split, then the test split is scored once, by a fit on train
@@ -16,7 +16,7 @@ import recgen  # noqa: F401  (TF environment before TensorFlow)
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from components.example_gen.executor import run_standalone
 from recgen.metrics import accuracy_at_k, target_ranks
 

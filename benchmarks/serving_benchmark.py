@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=["plain", "explained"], default=["plain", "explained"])
     args = parser.parse_args()
     from serving.history_import import training_events
-    from pipelines.artifacts import latest_ingestion_report
+    from recgen.contracts.run_root import latest_ingestion_report
     from pipelines.recgen_pipeline import PipelineConfig
     examples_uri = latest_ingestion_report(PipelineConfig(data_path="", root=args.root))["examples_uri"]
     users = sorted({event.user_id for event in training_events(examples_uri)})

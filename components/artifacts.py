@@ -40,7 +40,7 @@ class Explanations(artifact.Artifact):
 
     Files: ``<uri>/explanations_test.jsonl`` (``{"user_id", "item_id", "text", "reference"}`` per
     test user, ids exactly as in the source) and ``<uri>/metrics.json`` (the generator and both
-    baselines, ENGINEERING.md section 3).
+    baselines, docs/evaluation.md#metrics).
     """
 
     TYPE_NAME = "recgen.Explanations"

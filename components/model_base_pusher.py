@@ -33,11 +33,10 @@ from tensorflow_serving.config import model_server_config_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
+from recgen.contracts.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
+from recgen.contracts.signatures import EXAMPLES_INPUT, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT, predict_request
 from recgen.progress import say
-from serving.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
-from serving.query_examples import EXAMPLES_INPUT, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT
-from serving.tensors import predict_request
 
 
 def _warmup_inputs(signature: str, serialized: bytes) -> dict:

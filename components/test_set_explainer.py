@@ -1,5 +1,5 @@
 """``TestSetExplainer``: the exported generator's explanation for every test user, scored against
-the held-out review and next to two baselines (ENGINEERING.md section 3).
+the held-out review and next to two baselines (docs/evaluation.md#metrics).
 
 It calls the SavedModel's ``generate`` signature (the one serving uses) with its default
 (greedy) decoding on each test user's test item and history. References are the test
@@ -26,12 +26,12 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
 from components.artifacts import Explanations
-from components.example_gen import features as F
 from components.test_set_ranker import split_requests
+from recgen.contracts import features as F
+from recgen.contracts.loaded_signature import LoadedSignature
 from recgen.explanation_baselines import item_most_frequent_summaries, similar_user_summaries
 from recgen.progress import say
 from recgen.text_metrics import text_quality
-from serving.signatures import LoadedSignature
 
 METRICS_FILE = "metrics.json"
 GENERATOR, ITEM_MOST_FREQUENT, SIMILAR_USER = "generator", "item_most_frequent", "similar_user"

@@ -2,7 +2,7 @@
 
 It calls the SavedModel's ``recommend`` signature (the one serving uses) on the raw
 test examples, excluding each user's whole history (``seen_item_ids``), and scores the
-lists per ENGINEERING.md sections 2-3.
+lists per docs/evaluation.md.
 
 Example:
     >>> ranker = TestSetRanker(examples=example_gen.outputs["examples"],  # doctest: +SKIP
@@ -19,10 +19,10 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
 from components.artifacts import Rankings
-from components.example_gen import features as F
+from recgen.contracts import features as F
+from recgen.contracts.examples_io import dense_example_batches
 from recgen.metrics import accuracy_at_k, ranks_in_lists
 from recgen.progress import say
-from trainer.raw_features import dense_example_batches
 
 METRICS_FILE = "metrics.json"
 REPORTED_K = (10, 50, 100)

@@ -1,77 +1,18 @@
-"""Finding a run's artifacts in the pipeline's ML Metadata store.
-
-The queries take a ``PipelineConfig``, or a ``RunRoot`` where only the run's directory is known.
-This module imports neither TFX nor the pipeline's components at load time: ``recgen serve``
-imports it to find the training histories, and TFX's imports would add about 25 s to its start.
+"""The latest test-split lists and texts of a run, read through its ML Metadata store.
 
 Example:
-    >>> latest_ingestion_report(RunRoot("build/run"))["examples_uri"]  # doctest: +SKIP
-    'build/run/pipeline/RecGenExampleGen/examples/3'
+    >>> latest_rankings(RunRoot("build/run"))["topk_test_path"]  # doctest: +SKIP
+    'build/run/pipeline/TestSetRanker/rankings/7/topk_test.jsonl'
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, NamedTuple, Optional, Union
+from typing import Optional
 
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
-
-from components.example_gen.features import INGESTION_REPORT
-
-if TYPE_CHECKING:
-    from pipelines.recgen_pipeline import PipelineConfig
-
-METADATA_FILE = "metadata.sqlite"
-
-
-class RunRoot(NamedTuple):
-    """A run's root directory, for the queries below when no ``PipelineConfig`` is at hand."""
-    root: str
-
-    @property
-    def metadata_path(self) -> str:
-        return os.path.join(self.root, METADATA_FILE)
-
-
-Run = Union["PipelineConfig", RunRoot]
-
-
-def latest_artifact(config: Run, type_name: str, custom_property: Optional[str] = None,
-                    producer: Optional[str] = None):
-    """The newest MLMD artifact of ``type_name`` (e.g. ``"Examples"``), or None.
-
-    ``custom_property`` keeps only artifacts that have it (ExampleGen's examples have
-    ``source_format``; Transform's, of the same type, do not); ``producer`` only those of
-    that component id (TFX writes them under ``<pipeline root>/<component id>/``).
-    """
-    if not os.path.exists(config.metadata_path):
-        return None
-    connection = metadata_store_pb2.ConnectionConfig()
-    connection.sqlite.filename_uri = config.metadata_path
-    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    artifacts = [a for a in metadata_store.MetadataStore(connection).get_artifacts_by_type(type_name)
-                 if (custom_property is None or custom_property in a.custom_properties)
-                 and (producer is None or f"{os.sep}{producer}{os.sep}" in a.uri)]
-    return max(artifacts, key=lambda a: a.id) if artifacts else None
-
-
-def latest_artifact_uri(config: Run, type_name: str, custom_property: Optional[str] = None,
-                        producer: Optional[str] = None) -> Optional[str]:
-    """The URI of ``latest_artifact``, or None."""
-    artifact = latest_artifact(config, type_name, custom_property, producer)
-    return artifact.uri if artifact else None
-
-
-def latest_ingestion_report(config: Run) -> Optional[dict]:
-    """The newest ExampleGen's ingestion report: counts, examples per split, malformed rows."""
-    uri = latest_artifact_uri(config, "Examples", custom_property="source_format")
-    if uri is None:
-        return None
-    with open(os.path.join(uri, INGESTION_REPORT), encoding="utf-8") as stream:
-        report = json.load(stream)
-    report["examples_uri"] = uri
-    return report
+from components import test_set_explainer, test_set_ranker
+from components.artifacts import Explanations, Rankings
+from recgen.contracts.run_root import Run, latest_artifact_uri
 
 
 def _latest_metrics(config: Run, type_name: str, metrics_file: str) -> Optional[tuple]:
@@ -85,16 +26,12 @@ def _latest_metrics(config: Run, type_name: str, metrics_file: str) -> Optional[
 
 def latest_rankings(config: Run) -> Optional[dict]:
     """The newest TestSetRanker's metrics, with ``topk_test_path``."""
-    from components import test_set_ranker  # TFX (see the module's docstring)
-    from components.artifacts import Rankings
     found = _latest_metrics(config, Rankings.TYPE_NAME, test_set_ranker.METRICS_FILE)
     return found and {"retrieval": found[1], "topk_test_path": test_set_ranker.topk_path(found[0])}
 
 
 def latest_explanations(config: Run) -> Optional[dict]:
     """The newest TestSetExplainer's metrics (generator and baselines), with ``explanations_test_path``."""
-    from components import test_set_explainer  # TFX (see the module's docstring)
-    from components.artifacts import Explanations
     found = _latest_metrics(config, Explanations.TYPE_NAME, test_set_explainer.METRICS_FILE)
     return found and {"explanations": found[1],
                       "explanations_test_path": test_set_explainer.explanations_path(found[0])}

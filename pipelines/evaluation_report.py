@@ -16,8 +16,8 @@ import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
 
 from components.evaluation.config import BASELINE
-from pipelines.artifacts import latest_artifact
 from pipelines.recgen_pipeline import GENERATOR_MODEL, RETRIEVAL_MODEL, PipelineConfig
+from recgen.contracts.run_root import latest_artifact
 
 OVERALL = "overall"
 COMPONENTS = {RETRIEVAL_MODEL: ("RetrievalEvaluator", "RetrievalPusher"),

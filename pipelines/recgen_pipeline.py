@@ -14,7 +14,7 @@ RecGenExampleGen -> StatisticsGen -> ImportSchemaGen (curated schema) -> Example
 Each branch's Pusher writes a blessed model as the next version of ``retrieval`` or
 ``generator`` under ``serving_base`` (a TF Serving model base).
 
-The same function builds the pipeline for LocalDagRunner and for Kubeflow (``kubeflow/runner.py``):
+The same function builds the pipeline for LocalDagRunner and for Kubeflow (``pipelines/kubeflow_runner.py``):
 ``data_path``, ``serving_base`` and ``evaluation_thresholds`` take plain values locally and
 ``RuntimeParameter``s (pipeline parameters set per run) on Kubeflow.
 
@@ -33,22 +33,22 @@ from typing import List, Optional, Union
 
 from tfx import v1 as tfx
 
-from components.example_gen import features as F
-from components.example_gen.component import RecGenExampleGen
-from components.example_gen.features import DEFAULT_HISTORY_LENGTH
 from components.catalog_trainer import GeneratorTrainer, RetrievalTrainer
 from components.evaluation.config import EvaluationConfig, generator_eval_config, retrieval_eval_config
 from components.evaluation.evaluator import RecGenEvaluator
+from components.example_gen.component import RecGenExampleGen
 from components.model_base_pusher import ModelBasePusher
 from components.test_set_explainer import TestSetExplainer
 from components.test_set_ranker import TestSetRanker
 from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
-from pipelines.artifacts import RunRoot
-from serving.query_examples import EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, RECOMMEND_SIGNATURE
+from recgen.contracts import features as F
+from recgen.contracts.features import DEFAULT_HISTORY_LENGTH
+from recgen.contracts.run_root import RunRoot
+from recgen.contracts.signatures import EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, RECOMMEND_SIGNATURE
+from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION, DataError
 from trainer.config import RetrievalConfig
 from trainer.generator.config import GeneratorConfig
-from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION, DataError
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "schema.pbtxt")
 PIPELINE_NAME = "recgen"
@@ -82,7 +82,7 @@ class PipelineConfig:
     text_encoder_dim: int = 32
     train: bool = True  # False: stop after data validation (ingestion checks)
     explain: bool = True  # False: no explanation branch (data without review text or tags)
-    event_spans: Optional[str] = None  # retraining's spans of service events (recgen/data/event_spans.py)
+    event_spans: Optional[str] = None  # retraining's spans of service events (recgen/contracts/event_spans.py)
     # JSON of EvaluationConfig threshold fields the Evaluators apply at run time instead of
     # ``evaluation``'s (a Kubeflow pipeline parameter); None: ``evaluation``'s, fixed here.
     evaluation_thresholds: Optional[StrOrParameter] = None

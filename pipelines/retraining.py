@@ -4,7 +4,7 @@ A cycle, under ``<root>/retraining/lock`` so that two never overlap:
 
 1. reads the events the recommendation service logged since the last span
    (``EventStore.events_since``) and writes them as the next span under ``<root>/spans``
-   (``recgen/data/event_spans.py``); with no new events it stops there;
+   (``recgen/contracts/event_spans.py``); with no new events it stops there;
 2. runs the pipeline saved by ``recgen pipeline run`` (``PipelineConfig.load``) with every span
    after the source data. The Trainer warm-starts from the last blessed model, the Evaluator
    compares with it, and the Pusher writes a new version only when the model is blessed, so a
@@ -30,8 +30,8 @@ import time
 import traceback
 from typing import Dict, Iterator, List, Optional
 
+from recgen.contracts.event_spans import SpanEvent, list_spans, next_sequence, write_span
 from recgen.data.canonical import DataError
-from recgen.data.event_spans import SpanEvent, list_spans, next_sequence, write_span
 from recgen.progress import say
 
 RETRAINING_DIR = "retraining"
@@ -131,7 +131,7 @@ def write_new_span(store, spans_dir: str):
 
 
 def _served_versions(config, model_names) -> Dict[str, Optional[int]]:
-    from serving.model_base import versions
+    from recgen.contracts.model_base import versions
     return {name: max(versions(os.path.join(config.model_base, name)), default=None) for name in model_names}
 
 

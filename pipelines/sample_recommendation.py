@@ -13,11 +13,11 @@ import os
 import tensorflow as tf
 
 from components.artifacts import ItemCatalog
-from components.example_gen import features as F
 from components.test_set_ranker import recommend_for, split_requests
-from pipelines.artifacts import latest_artifact_uri, latest_ingestion_report
 from pipelines.recgen_pipeline import PipelineConfig
-from serving.signatures import LoadedSignature
+from recgen.contracts import features as F
+from recgen.contracts.loaded_signature import LoadedSignature
+from recgen.contracts.run_root import latest_artifact_uri, latest_ingestion_report
 from trainer.catalog import read_catalog
 
 

@@ -27,8 +27,8 @@ from recgen.config_options import changed_config
 from recgen.data import FORMATS, DataError, open_source
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
-from recgen.progress import say
 from recgen.kubeflow_cli import add_kubeflow_commands
+from recgen.progress import say
 from recgen.retrain_cli import add_retraining_commands
 from recgen.serve_cli import add_serving_commands
 
@@ -51,8 +51,9 @@ def _synth(args) -> int:
 
 
 def _report(root: str) -> dict:
-    from pipelines.artifacts import latest_explanations, latest_ingestion_report, latest_rankings
+    from pipelines.artifacts import latest_explanations, latest_rankings
     from pipelines.recgen_pipeline import PipelineConfig
+    from recgen.contracts.run_root import latest_ingestion_report
     config = PipelineConfig(data_path="", root=root)
     ingestion = latest_ingestion_report(config)
     if ingestion is None:

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Optional
 
-from recgen.data.canonical import DataError
+from recgen.contracts.errors import DataError
 
 
 def config_changes(option: str, text: Optional[str]) -> dict:

@@ -1,7 +1,7 @@
 """The two baseline explainers that generated explanations are compared with.
 
 Both answer a (user, item) query with an existing training review summary, so they read only
-the train split (ENGINEERING.md section 2) and never the reference they are scored against:
+the train split (docs/evaluation.md#protocol) and never the reference they are scored against:
 
 - item-most-frequent: the item's most frequent training summary;
 - similar-user: the training summary of the item written by the user most similar to the

@@ -4,7 +4,7 @@
     recgen kubeflow submit --host URL [pipeline options] [--experiment E] [--run-name N] [--param NAME=VALUE ...]
     recgen kubeflow schedule --host URL --cron 'S M H DOM MON DOW' [pipeline options] [--job-name N] ...
 
-``compile`` writes the pipeline package (``kubeflow/runner.py``); ``submit`` and ``schedule``
+``compile`` writes the pipeline package (``pipelines/kubeflow_runner.py``); ``submit`` and ``schedule``
 compile the same package into a temporary file and send that file through ``kfp.Client``.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from kubeflow.defaults import DEFAULT_DATA, DEFAULT_IMAGE, DEFAULT_PIPELINE_ROOT
+from pipelines.kubeflow_defaults import DEFAULT_DATA, DEFAULT_IMAGE, DEFAULT_PIPELINE_ROOT
 from recgen.data import DataError
 
 PARAMETER_HELP = ("pipeline parameters: data_path, serving_base, evaluation_thresholds; "
@@ -21,7 +21,7 @@ PARAMETER_HELP = ("pipeline parameters: data_path, serving_base, evaluation_thre
 
 def _options(args):
     from components.evaluation.config import EvaluationConfig, parse_thresholds
-    from kubeflow.runner import KubeflowOptions
+    from pipelines.kubeflow_runner import KubeflowOptions
     try:
         evaluation = parse_thresholds(args.thresholds) if args.thresholds else EvaluationConfig()
     except ValueError as error:
@@ -34,7 +34,7 @@ def _options(args):
 def _compile(args) -> int:
     if not args.out.endswith((".yaml", ".yml")):
         raise DataError(f"--out {args.out}: kfp.Client reads pipeline packages named *.yaml or *.yml")
-    from kubeflow.runner import compile_pipeline
+    from pipelines.kubeflow_runner import compile_pipeline
     spec = compile_pipeline(_options(args), args.out)
     print(f"wrote {args.out}: {len(spec['root']['dag']['tasks'])} tasks, image {args.image}; {PARAMETER_HELP}")
     return 0
@@ -43,10 +43,10 @@ def _compile(args) -> int:
 def _send(args, send) -> int:
     """Connects, compiles into a temporary package, checks ``--param``s against it, and prints
     ``send(pipelines, package, parameters)``."""
-    from kubeflow.client import Pipelines, parameter_values
+    from pipelines.kubeflow_client import Pipelines, parameter_values
     pipelines = Pipelines(args.host)  # a dead host fails before the compile
     from components.evaluation.config import parse_thresholds
-    from kubeflow.runner import EVALUATION_THRESHOLDS, compile_pipeline
+    from pipelines.kubeflow_runner import EVALUATION_THRESHOLDS, compile_pipeline
     with tempfile.TemporaryDirectory() as folder:
         package = os.path.join(folder, "recgen-pipeline.yaml")
         parameters = parameter_values(compile_pipeline(_options(args), package), args.param)
@@ -65,7 +65,7 @@ def _submit(args) -> int:
 
 
 def _schedule(args) -> int:
-    from kubeflow.client import check_cron
+    from pipelines.kubeflow_client import check_cron
     check_cron(args.cron)  # before connecting and compiling
     return _send(args, lambda pipelines, package, parameters: f"created recurring run on '{args.cron}': "
                  + pipelines.schedule(package, parameters, args.experiment, args.job_name, args.cron))

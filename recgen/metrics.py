@@ -1,4 +1,4 @@
-"""Ranking metrics exactly as ENGINEERING.md sections 2-3 define them.
+"""Ranking metrics exactly as docs/evaluation.md define them.
 
 Ranks are 1-based over the whole catalog with the user's history excluded; ties in
 score are broken by catalog position (catalogs are sorted by item id), never in the

@@ -1,4 +1,4 @@
-"""Text-quality metrics of generated explanations, exactly as ENGINEERING.md section 3 defines them.
+"""Text-quality metrics of generated explanations, exactly as docs/evaluation.md#metrics defines them.
 
 Every metric compares a generated text (hypothesis) with the held-out reference text of the
 same (user, item), or looks at the generated texts alone:

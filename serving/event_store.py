@@ -10,7 +10,6 @@ Example:
     (StoredEvent(event_id='e1', user_id='u1', item_id='i9', ..., sequence=1), True)
 """
 import abc
-import dataclasses
 import itertools
 import os
 import threading
@@ -18,38 +17,9 @@ import time
 import urllib.parse
 from typing import Callable, Dict, Hashable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
-CONTENT_FIELDS = ("user_id", "item_id", "timestamp", "event_type", "text")
+from recgen.contracts.events import StoredEvent
+
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredEvent:
-    """One user event; ``sequence`` is its place in the store's log (0: imported, not logged)."""
-    event_id: str
-    user_id: str
-    item_id: str
-    timestamp: int
-    event_type: str
-    text: str = ""
-    sequence: int = 0
-
-
-class EventConflict(ValueError):
-    """An event id recorded again with different content."""
-
-
-def check_same(stored: StoredEvent, event: StoredEvent, timestamp_assigned: bool = False) -> StoredEvent:
-    """Returns ``stored`` when ``event`` has the same content, else raises EventConflict.
-
-    ``timestamp_assigned``: the service gave ``event`` its timestamp (the client sent none), so a
-    retry matches whatever time the first call was given."""
-    for field in CONTENT_FIELDS:
-        if field == "timestamp" and timestamp_assigned:
-            continue
-        if getattr(stored, field) != getattr(event, field):
-            raise EventConflict(f"event {event.event_id!r} is already stored with {field}="
-                                f"{getattr(stored, field)!r}, not {getattr(event, field)!r}")
-    return stored
 
 
 class RecentItems(NamedTuple):

@@ -16,10 +16,12 @@ import glob
 import os
 from typing import Dict, Iterator, Set, Tuple
 
-from components.example_gen import features as F
-from recgen.data.event_spans import read_span_events
-from serving.event_store import EventStore, StoredEvent
-from trainer.raw_features import dense_example_batches
+from recgen.contracts import features as F
+from recgen.contracts.event_spans import read_span_events
+from recgen.contracts.events import StoredEvent
+from recgen.contracts.examples_io import dense_example_batches
+from recgen.contracts.run_root import RunRoot, latest_ingestion_report
+from serving.event_store import EventStore
 
 IMPORTED_EXAMPLES_KEY = "imported_examples_uri"
 IMPORTED_TYPE = "training_data"
@@ -54,7 +56,6 @@ def _span_event_keys(ingestion_report: dict) -> Set[Tuple[str, str, int]]:
 
 def import_training_histories(store: EventStore, root: str) -> int:
     """Imports the latest run's examples under pipeline root ``root`` unless done; returns new events."""
-    from pipelines.artifacts import RunRoot, latest_ingestion_report
     report = latest_ingestion_report(RunRoot(root))
     if report is None or store.meta_get(IMPORTED_EXAMPLES_KEY) == report["examples_uri"]:
         return 0

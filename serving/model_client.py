@@ -1,6 +1,6 @@
 """The recommendation service's client of a TF Serving API (RecGen's model server or stock TF Serving).
 
-The calls go over the fully batched signatures (``serving/query_examples.py``) with a
+The calls go over the fully batched signatures (``recgen/contracts/signatures.py``) with a
 deadline, through the ``tensorflow-serving-api`` ``PredictionService`` stub
 (``GrpcModelClient``) or, when the model server runs in the service's process, straight into
 its ``ModelManager`` (``InProcessModelClient``); a model server error becomes a
@@ -21,10 +21,15 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
+from recgen.contracts.signatures import (
+    EXAMPLES_INPUT,
+    EXPLAIN_SIGNATURE,
+    ITEM_EMBEDDINGS_SIGNATURE,
+    ITEM_IDS_INPUT,
+    RECOMMEND_SIGNATURE,
+    predict_request,
+)
 from serving.errors import ServingError
-from serving.query_examples import (EXAMPLES_INPUT, EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT,
-                                    RECOMMEND_SIGNATURE)
-from serving.tensors import predict_request
 
 RETRIEVAL, GENERATOR = "retrieval", "generator"
 _PASSED_ON = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INVALID_ARGUMENT}

@@ -21,10 +21,10 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from recgen.contracts.model_base import ModelBase
 from recgen.progress import say
 from serving.batching import Batcher, batch_key
 from serving.errors import not_found
-from serving.model_base import ModelBase
 from serving.servable import ServedVersion, batch_dimension
 
 AVAILABLE, END = "AVAILABLE", "END"

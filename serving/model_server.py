@@ -3,7 +3,7 @@
 For development, tests and single CPU machines where no ``tensorflow_model_server`` binary can
 be installed. It serves the same model base (``<base>/<name>/<version>/``) with the same API,
 so clients and pushed models move unchanged to stock TF Serving in production
-(``kubeflow/serving/``).
+(``serving/kubernetes/``).
 
 Example:
     >>> server = ModelServer(ModelServerOptions(base_dir="build/run/serving"))  # doctest: +SKIP
@@ -18,10 +18,10 @@ from typing import Optional
 
 from tensorflow.python.util import _pywrap_util_port
 
+from recgen.contracts.model_base import ModelBase
 from recgen.progress import say
 from serving.batching import Batcher, BatchingOptions
 from serving.grpc_handlers import add_service
-from serving.model_base import ModelBase
 from serving.model_manager import ModelManager
 from serving.model_rest import model_routes
 from serving.prediction_service import MODEL_SERVICE, PREDICTION_SERVICE, ModelServicer, PredictionServicer

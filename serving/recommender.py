@@ -20,13 +20,14 @@ from typing import List, Optional
 import grpc
 import numpy as np
 
+from recgen.contracts.events import EventConflict, StoredEvent
+from recgen.contracts.signatures import explain_example, query_example
 from serving.errors import ServingError
-from serving.event_store import EventConflict, EventStore, StoredEvent
+from serving.event_store import EventStore
 from serving.limits import ServiceLimits
 from serving.mmr import mmr_order
 from serving.model_client import ModelClient
 from serving.protos import recommendation_pb2 as pb
-from serving.query_examples import explain_example, query_example
 
 MODEL, POPULAR_RECENT = "model", "popular_recent"
 

@@ -22,8 +22,8 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 import redis
 
-from serving.event_store import (CONTENT_FIELDS, EventStore, RecentItems, StoredEvent, TimedCache, check_same,
-                                 rank_popular, recent_items_of)
+from recgen.contracts.events import CONTENT_FIELDS, StoredEvent, check_same
+from serving.event_store import EventStore, RecentItems, TimedCache, rank_popular, recent_items_of
 
 # KEYS: sequence, position, log, popular, timeline, then per event its hash and its user's history.
 # ARGV: logged (1 or 0) and a JSON list of [event_id, user_id, item_id, timestamp, event_type, text].

@@ -28,9 +28,9 @@ import tensorflow_text  # noqa: F401 -- registers TF Text ops, which TF Serving'
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
+from recgen.contracts.loaded_signature import defaults_of
+from recgen.contracts.model_base import WARMUP_FILE
 from serving.errors import ServingError, invalid
-from serving.model_base import WARMUP_FILE
-from serving.signatures import defaults_of
 from serving.tensors import decode_tensor
 
 DEFAULT_SIGNATURE = "serving_default"

@@ -14,8 +14,8 @@ import sqlite3
 import threading
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from serving.event_store import (EventStore, RecentItems, StoredEvent, TimedCache, check_same, rank_popular,
-                                 recent_items_of)
+from recgen.contracts.events import StoredEvent, check_same
+from serving.event_store import EventStore, RecentItems, TimedCache, rank_popular, recent_items_of
 
 # ``position`` is the insertion order; ``sequence`` the log position of recorded events (0: imported,
 # not logged; queries say ``sequence > 0`` to use its partial index). A trigger keeps ``item_counts``

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2
-from tensorflow_serving.apis import predict_pb2
 
 from serving.errors import invalid
 
@@ -50,19 +48,6 @@ def _decode_strings(proto, dims) -> np.ndarray:
     if values.size != int(np.prod(dims)):
         raise ValueError(f"{values.size} string values for shape {dims}")
     return values.reshape(dims)
-
-
-def predict_request(model: str, signature: str, inputs: Dict[str, Any], version: Optional[int] = None):
-    """A TF Serving ``PredictRequest``: ``inputs`` are arrays or lists (or ready ``TensorProto``s);
-    no ``version`` asks for the latest."""
-    request = predict_pb2.PredictRequest()
-    request.model_spec.name, request.model_spec.signature_name = model, signature
-    if version is not None:
-        request.model_spec.version.value = version
-    for name, value in inputs.items():
-        request.inputs[name].CopyFrom(value if isinstance(value, tensor_pb2.TensorProto) else
-                                      tf.make_tensor_proto(value))
-    return request
 
 
 def encode_tensor(value) -> Any:

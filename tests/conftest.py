@@ -64,8 +64,9 @@ def synthetic_run(request):
     """One small synthetic run (titles, categories, reviews) shared by the pipeline tests:
     ``(config, retrieval serving dir, loaded retrieval model)``."""
     import tensorflow as tf
-    from pipelines.artifacts import latest_artifact_uri
+
     from pipelines.recgen_pipeline import PipelineConfig
+    from recgen.contracts.run_root import latest_artifact_uri
     config = PipelineConfig.from_json(background_result(request, "synthetic_run")["config"])
     model_dir = os.path.join(latest_artifact_uri(config, "Model", producer="RetrievalTrainer"), "Format-Serving")
     return config, model_dir, tf.saved_model.load(model_dir)

@@ -14,11 +14,11 @@ from apache_beam.runners.portability import local_job_service
 from tfx.dsl.compiler import compiler
 from tfx.proto.orchestration import executable_spec_pb2, pipeline_pb2
 
-from components.example_gen import features as F
-from pipelines.artifacts import latest_ingestion_report
 from pipelines.local_runner import run_pipeline
 from pipelines.recgen_pipeline import PipelineConfig, create_pipeline
 from recgen.cli import build_parser, pipeline_config
+from recgen.contracts import features as F
+from recgen.contracts.run_root import latest_ingestion_report
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

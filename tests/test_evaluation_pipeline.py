@@ -10,7 +10,6 @@ and the HTML report renders with its plots in headless Chromium.
 """
 import collections
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -21,11 +20,11 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 from components.artifacts import ItemCatalog
-from components.example_gen import features as F
-from serving.model_base import MODELS_CONFIG, WARMUP_FILE, versions
 from pipelines.html_report import write_html_report
 from pipelines.recgen_pipeline import PipelineConfig
 from recgen import cli
+from recgen.contracts import features as F
+from recgen.contracts.model_base import MODELS_CONFIG, WARMUP_FILE, versions
 from tests.background_runs import background_result
 from trainer.catalog import read_catalog
 
@@ -106,7 +105,8 @@ def _independent_metrics(topk_path: str, targets: dict, catalog_ids, categories,
 
 
 def test_tfma_figures_equal_an_independent_computation_from_the_dumped_lists(three_runs):
-    from pipelines.artifacts import latest_artifact_uri, latest_rankings
+    from pipelines.artifacts import latest_rankings
+    from recgen.contracts.run_root import latest_artifact_uri
     config, (_, _, third) = three_runs
     examples_uri = latest_artifact_uri(config, "Examples", custom_property="source_format")
     spec = {F.USER_ID: tf.io.FixedLenFeature([], tf.string), F.ITEM_ID: tf.io.FixedLenFeature([], tf.string)}

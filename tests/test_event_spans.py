@@ -3,16 +3,15 @@ import glob
 import json
 import os
 
-import pytest
 import tensorflow as tf
 
-from components.example_gen import features as F
 from components.example_gen.executor import run_standalone
-from components.example_gen.features import INGESTION_REPORT
 from pipelines.retraining import write_new_span
-from recgen.data.event_spans import SpanEvent, list_spans, next_sequence, read_span_events, write_span
+from recgen.contracts import features as F
+from recgen.contracts.event_spans import SpanEvent, list_spans, next_sequence, read_span_events, write_span
+from recgen.contracts.events import StoredEvent
+from recgen.contracts.features import INGESTION_REPORT
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
-from serving.event_store import StoredEvent
 from serving.sqlite_event_store import SQLiteEventStore
 from trainer.catalog import read_catalog
 
@@ -81,7 +80,7 @@ def test_example_gen_reads_spans_after_the_source(tmp_path):
     # The span's events are the user's latest: the last one is the test target, the one before eval.
     assert test_rows[user][1] == "item_000002" and eval_rows[user][1] == "brand_new_item"
     assert test_rows[user][2][-1] == "brand_new_item"
-    # A user with a single event is train-only (ENGINEERING.md section 2).
+    # A user with a single event is train-only (docs/evaluation.md#protocol).
     assert "newcomer" not in test_rows and ("newcomer", "item_000003", []) in _split_rows(examples.uri, F.TRAIN)
 
 

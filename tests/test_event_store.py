@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.event_store import EventConflict, StoredEvent, open_event_store
+from recgen.contracts.events import EventConflict, StoredEvent
+from serving.event_store import open_event_store
 from serving.sqlite_event_store import SQLiteEventStore
 from tests.redis_server import redis_url  # noqa: F401  (the fixture)
 
@@ -196,7 +197,8 @@ def test_concurrent_records_lose_nothing(store):
 
 RECORDER = """
 import sys
-from serving.event_store import StoredEvent, open_event_store
+from recgen.contracts.events import StoredEvent
+from serving.event_store import open_event_store
 store = open_event_store(sys.argv[1])
 for n in range(1_000_000):
     store.record(StoredEvent(f"e{n}", f"u{n % 7}", f"i{n % 13}", 1_700_000_000 + n, "click"))

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen import executor as eg
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from recgen.data import MalformedDataError
 
 
@@ -41,7 +41,7 @@ def test_within_budget_malformed_rows_are_reported_and_every_accepted_row_become
     assert examples.get_int_custom_property("malformed_rows") == 1
 
     items = {}
-    for record in tf.data.TFRecordDataset(os.path.join(catalog.uri, eg.CATALOG_FILE), compression_type="GZIP"):
+    for record in tf.data.TFRecordDataset(os.path.join(catalog.uri, F.CATALOG_FILE), compression_type="GZIP"):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
         items[feature["item_id"].bytes_list.value[0].decode()] = feature
     assert len(items) == 37

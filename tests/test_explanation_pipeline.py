@@ -10,12 +10,12 @@ import os
 import pytest
 import tensorflow as tf
 
-from components.example_gen import features as F
-from pipelines.artifacts import latest_artifact_uri
 from recgen.cli import main as recgen_main
+from recgen.contracts import features as F
+from recgen.contracts.loaded_signature import LoadedSignature
+from recgen.contracts.run_root import latest_artifact_uri
+from recgen.contracts.serving_ops import check_servable
 from recgen.text_metrics import text_quality
-from serving.op_check import check_servable
-from serving.signatures import LoadedSignature
 from tests.test_retrieval_pipeline import raw_examples, strings
 
 pytestmark = pytest.mark.integration

@@ -10,13 +10,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from serving.op_check import check_servable
-from serving.signatures import LoadedSignature
+from recgen.contracts.loaded_signature import LoadedSignature
+from recgen.contracts.serving_ops import check_servable
 from trainer.catalog import Catalog
-from trainer.generator.config import GeneratorConfig
-from trainer.generator.decoding import (DecodingSettings, _core_slice_update, banned_ngram_logits,
-                                        filtered_log_probs, tidy)
 from trainer.evaluation_slices import EvaluationSlices
+from trainer.generator.config import GeneratorConfig
+from trainer.generator.decoding import (
+    DecodingSettings,
+    _core_slice_update,
+    banned_ngram_logits,
+    filtered_log_probs,
+    tidy,
+)
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, top_terms
 from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
@@ -184,7 +189,7 @@ def test_a_fresh_process_gets_the_same_greedy_text_as_the_python_model(tiny_mode
     expected = explain(module, users, items, history)
     script = ("import os, json, sys; os.environ['TF_USE_LEGACY_KERAS'] = '1'\n"
               "import tensorflow as tf, tensorflow_text\n"
-              "from serving.signatures import LoadedSignature\n"
+              "from recgen.contracts.loaded_signature import LoadedSignature\n"
               f"g = LoadedSignature({export_dir!r}, 'generate')\n"
               f"out = g(user_id=tf.constant({list(users)!r}), item_id=tf.constant({list(items)!r}),"
               f" history_item_ids=tf.constant({[list(h) for h in history]!r}))\n"

@@ -19,7 +19,7 @@ from tfx.utils import proto_utils
 
 from components.evaluation.config import EvaluationConfig, parse_thresholds, retrieval_eval_config, thresholds_json
 from components.evaluation.evaluator import with_thresholds
-from kubeflow.runner import IMAGE_SOURCE_DIR, KubeflowOptions, pipeline_config
+from pipelines.kubeflow_runner import IMAGE_SOURCE_DIR, KubeflowOptions, pipeline_config
 from pipelines.recgen_pipeline import PipelineConfig, create_pipeline
 from recgen.cli import main as recgen_main
 

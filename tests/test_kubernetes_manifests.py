@@ -1,4 +1,4 @@
-"""The Kubernetes manifests in kubeflow/serving/: stock TF Serving (GPU), the recommendation
+"""The Kubernetes manifests in serving/kubernetes/: stock TF Serving (GPU), the recommendation
 service and Redis, read as YAML and checked against each other and against TF Serving's
 config protos. No cluster is needed."""
 import posixpath
@@ -9,7 +9,7 @@ import yaml
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-FOLDER = Path(__file__).resolve().parents[1] / "kubeflow" / "serving"
+FOLDER = Path(__file__).resolve().parents[1] / "serving" / "kubernetes"
 TF_SERVING_IMAGE = "tensorflow/serving:2.16.1-gpu"
 MODELS = {"retrieval", "generator"}
 # Objects the manifests reference but do not define, each named in README.md for the user to
@@ -365,7 +365,7 @@ def test_every_referenced_config_map_secret_and_claim_is_defined_or_documented(o
 
 def test_readme_names_every_file_and_the_apply_command():
     readme = (FOLDER / "README.md").read_text()
-    assert "kubectl apply -k kubeflow/serving" in readme
+    assert "kubectl apply -k serving/kubernetes" in readme
     for path in FOLDER.glob("*.yaml"):
         assert f"`{path.name}`" in readme, path.name
     assert "`recgen serve`" in readme

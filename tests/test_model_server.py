@@ -11,15 +11,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
-                                     prediction_service_pb2_grpc)
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    prediction_service_pb2_grpc,
+)
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
+from recgen.contracts.model_base import ModelBase
+from recgen.contracts.signatures import predict_request, query_example
 from serving.batching import Batcher, BatchingOptions
 from serving.errors import ServingError
-from serving.model_base import ModelBase
-from serving.query_examples import query_example
-from serving.tensors import predict_request
 from tests.serving_fixtures import call_rest, model_server  # noqa: F401 (fixture)
 
 REQUEST = dict(user_id=np.array([b"user_000001"], dtype=object),
@@ -174,7 +177,7 @@ def test_a_malformed_request_in_a_batch_fails_alone():
 
 
 def test_batching_options_come_from_tf_servings_parameters_file(tmp_path):
-    with open("kubeflow/serving/config.yaml", encoding="utf-8") as stream:
+    with open("serving/kubernetes/config.yaml", encoding="utf-8") as stream:
         import yaml
         config_map = next(d for d in yaml.safe_load_all(stream) if d and d.get("kind") == "ConfigMap")
     (tmp_path / "batching.txt").write_text(config_map["data"]["batching_parameters.txt"])
@@ -224,6 +227,7 @@ def test_the_in_process_client_answers_as_the_grpc_client(model_server):
 
 def test_removing_the_newest_version_rolls_back_to_the_highest_left(synthetic_run, tmp_path):
     import shutil
+
     from serving.model_manager import AVAILABLE, END, ModelManager
     from tests.serving_fixtures import copy_model_base
     config, _, _ = synthetic_run

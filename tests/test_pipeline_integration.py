@@ -8,10 +8,10 @@ from collections import defaultdict
 import pytest
 import tensorflow as tf
 
-from components.example_gen import features as F
-from pipelines.artifacts import latest_ingestion_report
 from pipelines.local_runner import run_pipeline
 from pipelines.recgen_pipeline import PipelineConfig
+from recgen.contracts import features as F
+from recgen.contracts.run_root import latest_ingestion_report
 from recgen.data import DataAnomaliesError
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 

@@ -1,4 +1,4 @@
-"""Ranking metrics of ENGINEERING.md sections 2-3, checked against hand-computed answers."""
+"""Ranking metrics of docs/evaluation.md, checked against hand-computed answers."""
 import math
 
 import numpy as np

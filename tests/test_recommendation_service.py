@@ -7,10 +7,10 @@ import grpc
 import numpy as np
 import pytest
 
+from recgen.contracts.signatures import explain_example
 from serving import recommender as recommender_module
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
-from serving.query_examples import explain_example
 from tests.serving_fixtures import call_rest, model_server, service  # noqa: F401 (fixtures)
 
 TOKEN = (("authorization", "Bearer secret-token"),)
@@ -154,6 +154,7 @@ def test_services_bind_to_loopback_by_default(service, model_server):
 
 def test_proto_modules_are_generated_from_the_proto_files(tmp_path):
     import os
+
     import grpc_tools
     from grpc_tools import protoc
     include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")

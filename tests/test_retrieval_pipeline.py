@@ -15,11 +15,12 @@ import pytest
 import tensorflow as tf
 
 from components.artifacts import ItemCatalog, TextEncoder
-from components.example_gen import features as F
-from pipelines.artifacts import latest_artifact_uri, latest_ingestion_report, latest_rankings
+from pipelines.artifacts import latest_rankings
 from recgen.cli import main as recgen_main
+from recgen.contracts import features as F
+from recgen.contracts.run_root import latest_artifact_uri, latest_ingestion_report
+from recgen.contracts.serving_ops import check_servable
 from recgen.metrics import accuracy_at_k, ranks_in_lists
-from serving.op_check import check_servable
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +114,7 @@ def with_unknowns(record: bytes, user: str, history: list) -> bytes:
 
 def test_the_query_path_computes_what_transforms_whole_graph_computes(synthetic_run):
     import tensorflow_transform as tft
+
     from trainer import preprocessing as P
     from trainer.query_transform import QueryTransform
     config, _, _ = synthetic_run
@@ -191,6 +193,7 @@ def retrieval_fn_args(config, retrieval=None, **fields):
     """FnArgs for ``trainer.retrieval_trainer`` over the synthetic run's artifacts (``retrieval``: its
     RetrievalConfig, default the run's)."""
     from tfx.components.trainer.fn_args_utils import FnArgs
+
     from trainer.catalog import ITEM_CATALOG_URI
     from trainer.retrieval_trainer import TEXT_ENCODER_URI
     uri = lambda type_name, producer=None: latest_artifact_uri(config, type_name, producer=producer)

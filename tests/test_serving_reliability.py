@@ -10,11 +10,10 @@ import grpc
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from components.model_base_pusher import push
+from recgen.contracts.signatures import predict_request, query_example
 from recgen.serve_cli import start_serve_process
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
-from serving.query_examples import query_example
-from serving.tensors import predict_request
 from tests.serving_fixtures import copy_model_base
 
 

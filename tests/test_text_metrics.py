@@ -1,4 +1,4 @@
-"""Text-quality metrics of ENGINEERING.md section 3, checked against answers computed by hand."""
+"""Text-quality metrics of docs/evaluation.md#metrics, checked against answers computed by hand."""
 import doctest
 import math
 

@@ -4,20 +4,23 @@ The "models" are tiny SavedModels that answer fixed lists / texts per user, so e
 figure below can be checked on paper. The same evaluation configs the pipeline uses
 (``components/evaluation/config.py``) drive TFMA, thresholds and blessing included.
 """
-import json
 import math
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
+from tfx.utils import proto_utils
 
 from components.evaluation import item_statistics
-from components.evaluation.config import (BASELINE, CANDIDATE, EvaluationConfig, generator_eval_config,
-                                          retrieval_eval_config)
+from components.evaluation.config import (
+    BASELINE,
+    CANDIDATE,
+    EvaluationConfig,
+    generator_eval_config,
+    retrieval_eval_config,
+)
 from components.evaluation.evaluator import with_item_statistics
-from tfx.utils import proto_utils
 
 # user -> (target item, history length, top-3 list, scores); u3's last slot is excluded filler (-inf).
 LISTS = {"u1": ("a", 3, ["a", "b", "c"], [3.0, 2.0, 1.0]),

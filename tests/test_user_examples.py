@@ -1,6 +1,6 @@
-"""The leave-last-out split of ENGINEERING.md section 2 and the tf.Example of a target event."""
-from components.example_gen import features as F
+"""The leave-last-out split of docs/evaluation.md#protocol and the tf.Example of a target event."""
 from components.example_gen.user_examples import StagedEvent, make_example, split_user_events
+from recgen.contracts import features as F
 from recgen.data.canonical import Item
 
 

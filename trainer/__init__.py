@@ -1,5 +1,8 @@
-"""Trainer ``run_fn``s: the TFRS two-tower retrieval model and the keras-hub explanation generator.
+"""The models: the TFRS two-tower retrieval model and, in ``generator/``, the keras-hub explanation generator.
 
-Not built yet (issues 3 and 4); the pipeline currently ends at data validation.
+Each has a config (``config.py``, ``generator/config.py``), a Transform ``preprocessing_fn``, the
+model, its serving export and a Trainer ``run_fn`` (``retrieval_trainer.py``,
+``generator/generator_trainer.py``). Models read the contracts (``recgen.contracts``) and the
+metrics, never the TFX components or pipelines above them.
 """
 import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)

@@ -1,7 +1,7 @@
 """The item catalog as the candidate tower reads it: every item, sorted by id.
 
 Sorting by id is what makes ``tf.math.top_k`` (lower index first on ties) break
-ties by item id, as ENGINEERING.md section 2 requires.
+ties by item id, as docs/evaluation.md#protocol requires.
 
 Example:
     >>> catalog = read_catalog(item_catalog_uri)  # doctest: +SKIP
@@ -15,8 +15,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
-from components.example_gen.executor import CATALOG_FILE
+from recgen.contracts import features as F
+from recgen.contracts.features import CATALOG_FILE
 from trainer import preprocessing as P
 from trainer.raw_features import as_sparse_column, as_sparse_lists
 

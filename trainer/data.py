@@ -11,7 +11,7 @@ from typing import Dict, List
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from trainer import preprocessing as P
 from trainer.config import RetrievalConfig
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
-from trainer.raw_features import user_item_pairs
+from recgen.contracts import features as F
+from recgen.contracts.examples_io import user_item_pairs
 
 HEAD_SHARE = 0.2  # share of the catalog, by training events, that counts as "head"
 HISTORY_BUCKETS = ((5, "<=5"), (20, "6-20"))  # (upper bound, name); longer histories are LONG_HISTORY

@@ -12,7 +12,7 @@ Signatures (every input raw, exactly as in the source data):
   fewer than k items remain, the tail has score ``-inf``);
 * ``serving_default``: serialized tf.Examples as ExampleGen writes them -> the top
   ``serving_top_k`` items, history and ``seen_item_ids`` removed;
-* ``recommend_examples``: serialized query tf.Examples (``serving/query_examples.py``: user,
+* ``recommend_examples``: serialized query tf.Examples (``recgen/contracts/signatures.py``: user,
   history, request time, ``exclude_item_ids``) -> the top ``serving_top_k`` items; every input
   has a batch dimension, so TF Serving's server-side batching can merge requests;
 * ``item_embeddings``: ``item_ids [n]`` -> the catalog's ``embeddings [n, d]`` (zeros for an id
@@ -32,13 +32,18 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
+from recgen.contracts.signatures import (
+    EXAMPLES_INPUT,
+    EXCLUDE_ITEM_IDS,
+    ITEM_EMBEDDINGS_SIGNATURE,
+    QUERY_FEATURE_SPEC,
+    RECOMMEND_SIGNATURE,
+)
 from trainer import preprocessing as P
 from trainer.catalog import Catalog, raw_item_features
 from trainer.config import RetrievalConfig
 from trainer.evaluation_slices import EvaluationSlices, head_item_ids
-from serving.query_examples import (EXAMPLES_INPUT, EXCLUDE_ITEM_IDS, ITEM_EMBEDDINGS_SIGNATURE, QUERY_FEATURE_SPEC,
-                                    RECOMMEND_SIGNATURE)
 from trainer.query_transform import QueryTransform
 from trainer.raw_features import ragged_lists, ragged_lists_like
 

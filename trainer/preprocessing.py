@@ -30,7 +30,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from trainer.config import RetrievalConfig
 
 USER_VOCAB, ITEM_VOCAB = "user_id", "item_id"

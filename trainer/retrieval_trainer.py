@@ -16,8 +16,8 @@ import tensorflow as tf
 import tensorflow_hub as hub
 import tensorflow_transform as tft
 
+from recgen.contracts.serving_ops import check_servable
 from recgen.progress import say
-from serving.op_check import check_servable
 from trainer import preprocessing as P
 from trainer import warm_start
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog, transformed_item_features

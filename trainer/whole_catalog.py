@@ -1,7 +1,7 @@
 """Whole-catalog evaluation during training, and early stopping on it.
 
 Every eval user is ranked against every catalog item, their seen items excluded
-(ENGINEERING.md section 2), so the number early stopping watches is the one the
+(docs/evaluation.md#protocol), so the number early stopping watches is the one the
 test split is reported with, not a sampled-negatives proxy.
 
 Example:
@@ -16,7 +16,7 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from recgen.metrics import accuracy_at_k, target_ranks
 from recgen.progress import say
 from trainer import preprocessing as P

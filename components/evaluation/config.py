@@ -20,7 +20,7 @@ from typing import Dict, Tuple
 import tensorflow_model_analysis as tfma
 
 from components.evaluation import tfma_metrics
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from trainer.json_config import JsonConfig
 
 CANDIDATE, BASELINE = "candidate", "baseline"

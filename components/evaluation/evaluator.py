@@ -31,14 +31,15 @@ from tfx import types
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.orchestration.data_types import RuntimeParameter
-from tfx.types import artifact_utils, standard_artifacts, standard_component_specs as specs
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_component_specs as specs
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.utils import proto_utils
 
 from components.artifacts import ItemCatalog
 from components.evaluation import item_statistics
 from components.evaluation.config import model_thresholds, parse_thresholds
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from recgen.progress import say
 from trainer.catalog import read_catalog
 

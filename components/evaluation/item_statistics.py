@@ -1,4 +1,4 @@
-"""What the beyond-accuracy metrics know about each catalog item (ENGINEERING.md section 3).
+"""What the beyond-accuracy metrics know about each catalog item (docs/evaluation.md#metrics).
 
 * content vectors: the item's category / genre multi-hot, unit-normalised; an item without
   categories has none, and pairs with such an item are left out of ILD (a list with no
@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from trainer.raw_features import user_item_pairs
+from recgen.contracts.examples_io import user_item_pairs
 
 
 @dataclasses.dataclass

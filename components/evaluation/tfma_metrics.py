@@ -1,4 +1,4 @@
-"""RecGen's custom TFMA metrics, computed per ENGINEERING.md sections 2-3.
+"""RecGen's custom TFMA metrics, computed per docs/evaluation.md.
 
 TFMA has no whole-catalog top-K ranking metrics, no list-diversity metrics, and its
 BLEU/ROUGE tokenise differently from section 3 (sacrebleu's 13a tokenizer; rouge_score
@@ -31,7 +31,7 @@ from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_types
 
 from components.evaluation import item_statistics
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from recgen.text_metrics import text_quality
 
 ITEM_IDS, SCORES, EXPLANATIONS = "item_ids", "scores", "explanations"
@@ -140,7 +140,7 @@ class _AccuracyCombiner(_PerModelCombiner):
 
 
 class TopKAccuracy(metric_types.Metric):
-    """HR@K, NDCG@K and MRR@K of the label item in each example's top-K (ENGINEERING.md §3)."""
+    """HR@K, NDCG@K and MRR@K of the label item in each example's top-K (docs/evaluation.md#metrics)."""
 
     def __init__(self, top_ks: Sequence[int] = (10, 50, 100), name: str = "top_k_accuracy"):
         super().__init__(self._computations, top_ks=list(top_ks), name=name)
@@ -202,7 +202,7 @@ class _DiversityCombiner(_PerModelCombiner):
 
 
 class TopKDiversity(metric_types.Metric):
-    """Coverage@K, ILD@K, Novelty@K and Gini@K over all top-K lists of a slice (ENGINEERING.md §3).
+    """Coverage@K, ILD@K, Novelty@K and Gini@K over all top-K lists of a slice (docs/evaluation.md#metrics).
 
     ``item_statistics_path`` is filled in by ``RecGenEvaluator``'s executor at run time.
     """

@@ -13,8 +13,8 @@ from typing import Dict, Sequence
 
 import apache_beam as beam
 
-from components.example_gen import features as F
 from components.example_gen.user_examples import StagedEvent, make_example, split_user_events
+from recgen.contracts import features as F
 from recgen.data.canonical import Item
 
 METRICS_NAMESPACE = "recgen.example_gen"

@@ -14,7 +14,7 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 
 from components.artifacts import ItemCatalog
 from components.example_gen import executor
-from components.example_gen.features import DEFAULT_HISTORY_LENGTH
+from recgen.contracts.features import DEFAULT_HISTORY_LENGTH
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 
 
@@ -36,7 +36,7 @@ class RecGenExampleGenSpec(ComponentSpec):
 class RecGenExampleGen(base_beam_component.BaseBeamComponent):
     """Source data in any supported format -> leave-last-out train/eval/test examples + item catalog.
 
-    ``event_spans``: a folder of retraining spans (``recgen.data.event_spans``) whose events
+    ``event_spans``: a folder of retraining spans (``recgen.contracts.event_spans``) whose events
     follow the source's; the Examples artifact's ``span`` is the last one read."""
 
     SPEC_CLASS = RecGenExampleGenSpec

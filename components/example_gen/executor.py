@@ -16,11 +16,11 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.artifact import Artifact
 
 from components.artifacts import ItemCatalog
-from components.example_gen import features as F
 from components.example_gen.beam_transforms import METRICS_NAMESPACE, StagedEventsToExamples
 from components.example_gen.staging import SHARD_PATTERN, StagedSource, stage_events
+from recgen.contracts import features as F
+from recgen.contracts.event_spans import Span, list_spans
 from recgen.data import Item, Source, open_source
-from recgen.data.event_spans import Span, list_spans
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.progress import say
 
@@ -31,7 +31,6 @@ DATA_FORMAT_KEY = "data_format"
 HISTORY_LENGTH_KEY = "history_length"
 MAX_MALFORMED_FRACTION_KEY = "max_malformed_fraction"
 EVENT_SPANS_KEY = "event_spans"
-CATALOG_FILE = "items.tfrecord.gz"
 
 
 def _item_example(item: Item) -> bytes:
@@ -46,7 +45,7 @@ def _item_example(item: Item) -> bytes:
 
 def write_catalog(catalog: List[Item], uri: str) -> None:
     options = tf.io.TFRecordOptions(compression_type="GZIP")
-    with tf.io.TFRecordWriter(os.path.join(uri, CATALOG_FILE), options) as writer:
+    with tf.io.TFRecordWriter(os.path.join(uri, F.CATALOG_FILE), options) as writer:
         for item in catalog:
             writer.write(_item_example(item))
 

@@ -1,4 +1,4 @@
-"""The evaluation protocol's split (ENGINEERING.md section 2) and the tf.Example of one target event.
+"""The evaluation protocol's split (docs/evaluation.md#protocol) and the tf.Example of one target event.
 
 A user's events are ordered by time, ties kept in source order. A user with at least
 3 events gives the last to ``test``, the one before to ``eval`` and the rest to
@@ -17,7 +17,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from recgen.data.canonical import Event, Item
 
 MIN_EVENTS_FOR_HELD_OUT = 3

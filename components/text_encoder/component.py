@@ -12,9 +12,9 @@ import tensorflow as tf
 from tfx import v1 as tfx
 
 from components.artifacts import ItemCatalog, TextEncoder
-from components.example_gen.executor import CATALOG_FILE
 from components.text_encoder.export import export_text_encoder
 from components.text_encoder.lsa import LsaModel, fit_lsa
+from recgen.contracts.features import CATALOG_FILE
 
 
 def item_texts(catalog_uri: str) -> Iterator[str]:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import List, NamedTuple, Optional, Tuple
 
+from recgen.contracts.errors import DataError
+
 DEFAULT_MAX_MALFORMED_FRACTION = 0.001  # the error budget: 0.1 % of rows
-
-
-class DataError(ValueError):
-    """A source that cannot be read at all: missing path, unknown format, no events."""
 
 
 class MalformedDataError(DataError):

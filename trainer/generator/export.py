@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
+from recgen.contracts.signatures import EXPLAIN_SIGNATURE
 from trainer.evaluation_slices import EvaluationSlices
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.decoding import DecodingSettings, generate, row_keys
 from trainer.generator.prompts import PromptBuilder
-from serving.query_examples import EXPLAIN_SIGNATURE
 
 
 class GeneratorServingModule(tf.Module):

@@ -22,19 +22,19 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
+from recgen.contracts.examples_io import dense_example_batches
+from recgen.contracts.serving_ops import check_servable
 from recgen.progress import say
-from serving.op_check import check_servable
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog
 from trainer.data import matching_files
-from trainer.generator.config import GeneratorConfig
 from trainer.evaluation_slices import EvaluationSlices, head_item_ids, training_event_counts
+from trainer.generator.config import GeneratorConfig
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, read_keyword_tables
 from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
 from trainer.generator.prompts import PromptBuilder
 from trainer.generator.tokenizer import learn_tokenizer
-from trainer.raw_features import dense_example_batches
 
 HISTORY_FILE = "training_history.json"
 PRESET_DIR = "Preset"

@@ -22,7 +22,7 @@ from typing import Dict, Iterable, Tuple
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from trainer.generator import preprocessing as GP
 from trainer.generator.config import GeneratorConfig
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 from trainer.generator.config import GeneratorConfig
 from trainer.preprocessing import scalar, title_tokens
 

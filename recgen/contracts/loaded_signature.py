@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from serving.model_base import SAVED_MODEL_FILE
+from recgen.contracts.model_base import SAVED_MODEL_FILE
 
 
 def signature_defs(export_dir: str):

@@ -31,7 +31,7 @@ from tfx import v1 as tfx
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from components.evaluation.config import EvaluationConfig, thresholds_json
-from kubeflow.defaults import DEFAULT_DATA, DEFAULT_IMAGE, DEFAULT_PIPELINE_ROOT
+from pipelines.kubeflow_defaults import DEFAULT_DATA, DEFAULT_IMAGE, DEFAULT_PIPELINE_ROOT
 from pipelines.recgen_pipeline import SCHEMA_PATH, PipelineConfig, create_pipeline
 
 # Where kubeflow/Dockerfile puts the project in the image.

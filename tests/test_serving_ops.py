@@ -6,8 +6,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from components.text_encoder.export import export_text_encoder
 from components.text_encoder.lsa import fit_lsa
-from serving.op_check import (TF_TEXT_2_12_OPS, check_servable, core_ops, disallowed_ops,
-                              saved_model_ops)
+from recgen.contracts.serving_ops import TF_TEXT_2_12_OPS, check_servable, core_ops, disallowed_ops, saved_model_ops
 
 STRINGS = tf.TensorSpec([None], tf.string)
 

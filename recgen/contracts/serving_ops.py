@@ -1,4 +1,4 @@
-"""Checks that an exported SavedModel uses only ops TF Serving's release images run (ENGINEERING.md 5).
+"""Checks that an exported SavedModel uses only ops TF Serving's release images run (docs/tf_serving.md).
 
 Allowed: core TensorFlow ops and the TF Text ops TF Text 2.12 registers; never Python-only
 ops (``py_function``), ScaNN ops or XLA-only ops (``Xla*``).

@@ -25,7 +25,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
 
-from recgen.data.canonical import DataError
+from recgen.contracts.errors import DataError
 
 SPAN_INFO = "span.json"
 EVENTS_FILE = "events.csv"

@@ -13,11 +13,13 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
+from tensorflow_serving.apis import predict_pb2
 
-from components.example_gen import features as F
+from recgen.contracts import features as F
 
 EXCLUDE_ITEM_IDS = "exclude_item_ids"
 EXAMPLES_INPUT = "examples"  # the input name of every serialized-example signature
@@ -56,3 +58,16 @@ def explain_example(user_id: str, item_id: str, history_item_ids: Sequence[str])
     return tf.train.Example(features=tf.train.Features(feature={
         F.USER_ID: _bytes([user_id]), F.ITEM_ID: _bytes([item_id]),
         F.HISTORY_ITEM_IDS: _bytes(history_item_ids)})).SerializeToString()
+
+
+def predict_request(model: str, signature: str, inputs: Dict[str, Any], version: Optional[int] = None):
+    """A TF Serving ``PredictRequest``: ``inputs`` are arrays or lists (or ready ``TensorProto``s);
+    no ``version`` asks for the latest."""
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name, request.model_spec.signature_name = model, signature
+    if version is not None:
+        request.model_spec.version.value = version
+    for name, value in inputs.items():
+        request.inputs[name].CopyFrom(value if isinstance(value, tensor_pb2.TensorProto) else
+                                      tf.make_tensor_proto(value))
+    return request

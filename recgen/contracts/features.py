@@ -17,8 +17,8 @@ item_title             bytes    the target item's title ("" when the catalog has
 item_categories        bytes[]  its categories or genres (may be empty)
 item_description       bytes    its description ("" when the catalog has none)
 seen_item_ids          bytes[]  eval and test only: every item the user had before the target
-                                (the full history, which ranking excludes; section 2 of
-                                ENGINEERING.md)
+                                (the full history, which ranking excludes;
+                                docs/evaluation.md#protocol)
 =====================  =======  ==============================================================
 """
 USER_ID = "user_id"
@@ -40,4 +40,5 @@ SPLITS = (TRAIN, EVAL, TEST)
 
 DEFAULT_HISTORY_LENGTH = 50
 
+CATALOG_FILE = "items.tfrecord.gz"  # the ItemCatalog artifact: one tf.Example per item (executor.py)
 INGESTION_REPORT = "ingestion_report.json"  # beside the examples: counts, malformed rows (executor.py)
