@@ -51,9 +51,11 @@ redis:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; } || \
 	  echo "no redis-server (apt-get install redis-server): the Redis event store tests will skip"
 
+# The test suite plus every docstring example of the packages (a `>>>` example is a test).
+TESTED := tests recgen components trainer pipelines serving
 test: setup browser redis
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest --durations=15 tests
+	$(BIN)/python -m pytest --durations=15 --doctest-modules $(TESTED)
 
 benchmark: setup
 	$(BIN)/python benchmarks/example_gen_benchmark.py

@@ -10,13 +10,14 @@ Two components use it:
 * ``GeneratorTrainer``: the explanation LM (``trainer.generator.generator_trainer.run_fn``) on
   ExampleGen's raw examples, with the generator Transform's graph for review keywords.
 
-Example:
-    >>> trainer = RetrievalTrainer(examples=transform.outputs["transformed_examples"],  # doctest: +SKIP
-    ...                            transform_graph=transform.outputs["transform_graph"],
-    ...                            schema=schema_gen.outputs["schema"],
-    ...                            item_catalog=example_gen.outputs["item_catalog"],
-    ...                            text_encoder=text_encoder_gen.outputs["text_encoder"],
-    ...                            config=RetrievalConfig())
+Example::
+
+    trainer = RetrievalTrainer(examples=transform.outputs["transformed_examples"],
+                               transform_graph=transform.outputs["transform_graph"],
+                               schema=schema_gen.outputs["schema"],
+                               item_catalog=example_gen.outputs["item_catalog"],
+                               text_encoder=text_encoder_gen.outputs["text_encoder"],
+                               config=RetrievalConfig())
 """
 from __future__ import annotations
 

@@ -15,12 +15,13 @@ with ``n`` one above the highest version already there. Each push:
 A model that is not blessed is not pushed; the ``PushedModel`` artifact says so
 (``pushed`` = 0) and the report names the failed thresholds from the evaluation.
 
-Example:
-    >>> pusher = ModelBasePusher(model=trainer.outputs["model"],  # doctest: +SKIP
-    ...                          model_blessing=evaluator.outputs["blessing"],
-    ...                          examples=example_gen.outputs["examples"],
-    ...                          serving_base="/srv/models", model_name="retrieval",
-    ...                          warmup_signatures="serving_default,recommend_examples,item_embeddings")
+Example::
+
+    pusher = ModelBasePusher(model=trainer.outputs["model"],
+                             model_blessing=evaluator.outputs["blessing"],
+                             examples=example_gen.outputs["examples"],
+                             serving_base="/srv/models", model_name="retrieval",
+                             warmup_signatures="serving_default,recommend_examples,item_embeddings")
 """
 
 import os

@@ -1,8 +1,9 @@
 """The latest test-split lists and texts of a run, read through its ML Metadata store.
 
-Example:
-    >>> latest_rankings(RunRoot("build/run"))["topk_test_path"]  # doctest: +SKIP
-    'build/run/pipeline/TestSetRanker/rankings/7/topk_test.jsonl'
+Example::
+
+    latest_rankings(RunRoot("build/run"))["topk_test_path"]
+    # -> 'build/run/pipeline/TestSetRanker/rankings/7/topk_test.jsonl'
 """
 from __future__ import annotations
 

@@ -3,10 +3,11 @@
 For ``retrieval`` and ``generator``: every slice's metrics for the candidate and (when there
 was one) the baseline, the blessing, the thresholds that failed, and what the Pusher did.
 
-Example:
-    >>> evaluations = latest_evaluations(config)  # doctest: +SKIP
-    >>> evaluations["retrieval"]["slices"]["overall"]["candidate"]["hr@10"]
-    0.16
+Example::
+
+    evaluations = latest_evaluations(config)
+    evaluations["retrieval"]["slices"]["overall"]["candidate"]["hr@10"]
+    # -> 0.16
 """
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ Sections: blessing verdicts (with the thresholds that failed and what was pushed
 retrieval plots (HR and NDCG against K; coverage and novelty against accuracy; HR@10 per
 slice), the retrieval table per slice and the generator table, candidate next to baseline.
 
-Example:
-    >>> write_html_report(latest_evaluations(config), "/tmp/report.html")  # doctest: +SKIP
+Example::
+
+    write_html_report(latest_evaluations(config), "/tmp/report.html")
 """
 from __future__ import annotations
 

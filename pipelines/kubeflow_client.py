@@ -1,11 +1,12 @@
 """Runs and recurring runs of a compiled pipeline package, through ``kfp.Client`` (KFP API v2beta1).
 
-Example:
-    >>> spec = compile_pipeline(KubeflowOptions(), "recgen-pipeline.yaml")  # doctest: +SKIP
-    >>> parameters = parameter_values(spec, ["data_path=/gcs/my-bucket/data"])  # doctest: +SKIP
-    >>> Pipelines("http://localhost:8888").submit("recgen-pipeline.yaml", parameters,  # doctest: +SKIP
-    ...                                           experiment="recgen", run_name="retrain")
-    'b9f0…'
+Example::
+
+    spec = compile_pipeline(KubeflowOptions(), "recgen-pipeline.yaml")
+    parameters = parameter_values(spec, ["data_path=/gcs/my-bucket/data"])
+    Pipelines("http://localhost:8888").submit("recgen-pipeline.yaml", parameters,
+                                              experiment="recgen", run_name="retrain")
+    # -> 'b9f0…'
 """
 from __future__ import annotations
 

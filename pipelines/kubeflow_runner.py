@@ -13,11 +13,12 @@ runner copies ``beam_pipeline_args`` into every container's command line as plai
 ``RuntimeParameter`` there fails the compile (TypeError); placeholders in Beam arguments
 (``beam_pipeline_args_placeholders``) exist only in TFX's IR for the local and portable runners.
 
-Example:
-    >>> spec = compile_pipeline(KubeflowOptions(image="registry/recgen-pipeline:1"),  # doctest: +SKIP
-    ...                         "recgen-pipeline.yaml")
-    >>> spec["root"]["inputDefinitions"]["parameters"]["data_path"]["defaultValue"]  # doctest: +SKIP
-    '/gcs/YOUR-BUCKET/recgen/data'
+Example::
+
+    spec = compile_pipeline(KubeflowOptions(image="registry/recgen-pipeline:1"),
+                            "recgen-pipeline.yaml")
+    spec["root"]["inputDefinitions"]["parameters"]["data_path"]["defaultValue"]
+    # -> '/gcs/YOUR-BUCKET/recgen/data'
 """
 from __future__ import annotations
 

@@ -18,11 +18,12 @@ The same function builds the pipeline for LocalDagRunner and for Kubeflow (``pip
 ``data_path``, ``serving_base`` and ``evaluation_thresholds`` take plain values locally and
 ``RuntimeParameter``s (pipeline parameters set per run) on Kubeflow.
 
-Example:
-    >>> pipeline = create_pipeline(PipelineConfig(data_path="../shared/data/movielens-latest-small",
-    ...                                           root="/tmp/recgen"))
-    >>> [c.id for c in pipeline.components]  # doctest: +SKIP
-    ['RecGenExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'ValidationGate', ...]
+Example::
+
+    pipeline = create_pipeline(PipelineConfig(data_path="../shared/data/movielens-latest-small",
+                                              root="/tmp/recgen"))
+    [c.id for c in pipeline.components]
+    # -> ['RecGenExampleGen', 'StatisticsGen', 'ImportSchemaGen', 'ExampleValidator', 'ValidationGate', ...]
 """
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ this process, and ``run_cycle``'s lock keeps a second scheduler (or a manual ``r
 on the same root from overlapping: that cycle is logged as ``busy``. Times missed while a cycle
 ran are skipped, not run back to back. A failed cycle is logged and the schedule goes on.
 
-Example:
-    >>> run_schedule("0 3 * * *", lambda: run_cycle("build/run"))  # doctest: +SKIP
+Example::
+
+    run_schedule("0 3 * * *", lambda: run_cycle("build/run"))
 """
 from __future__ import annotations
 

@@ -13,10 +13,11 @@ A cycle, under ``<root>/retraining/lock`` so that two never overlap:
 
 A failed cycle keeps its span: the next cycle trains on those events too.
 
-Example:
-    >>> outcome = run_cycle("build/run")  # doctest: +SKIP
-    >>> outcome.status, outcome.served_after  # doctest: +SKIP
-    ('pushed', {'retrieval': 2, 'generator': 2})
+Example::
+
+    outcome = run_cycle("build/run")
+    outcome.status, outcome.served_after
+    # -> ('pushed', {'retrieval': 2, 'generator': 2})
 """
 from __future__ import annotations
 
@@ -154,7 +155,11 @@ def _train(config, outcome: CycleOutcome) -> None:
 class CycleChanges:
     """Settings changed for one cycle only, over those ``recgen pipeline run`` saved.
 
-    >>> CycleChanges(retrieval={"max_epochs": 2}, train_steps=None)  # doctest: +SKIP"""
+    >>> from pipelines.recgen_pipeline import PipelineConfig
+    >>> changed = CycleChanges(retrieval={"max_epochs": 2}).apply(PipelineConfig(data_path="data", root="run"))
+    >>> changed.retrieval.max_epochs, changed.train_steps == PipelineConfig(data_path="data", root="run").train_steps
+    (2, True)
+    """
 
     retrieval: Dict[str, object] = dataclasses.field(default_factory=dict)
     generator: Dict[str, object] = dataclasses.field(default_factory=dict)

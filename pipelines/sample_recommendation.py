@@ -1,8 +1,9 @@
 """A sample recommendation with explanations from the latest run's exported models, for people to read.
 
-Example:
-    >>> print(sample_recommendation(config, k=5))  # doctest: +SKIP
-    sample recommendation for user 42, whose latest items were 'Heat (1995)', 'Casino (1995)':
+Example::
+
+    print(sample_recommendation(config, k=5))
+    # -> sample recommendation for user 42, whose latest items were 'Heat (1995)', 'Casino (1995)':
       1. Goodfellas (1990)  (score 0.412)
          "great crime story, a classic"
 """

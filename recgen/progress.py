@@ -2,10 +2,9 @@
 
 Example:
     >>> progress = RowProgress("converting", enabled=True, every_seconds=2.0)
-    >>> for n in range(1, 1_000_001):  # doctest: +SKIP
-    ...     progress.update(n)
-    >>> progress.done(1_000_000)  # doctest: +SKIP
-    converting: 1,000,000 rows in 3.1 s (322,580 rows/s)
+    >>> for n in range(1, 1_000_001):
+    ...     progress.update(n)  # a line at most every 2 s, e.g. "converting: 655,360 rows (327,680 rows/s)"
+    >>> progress.done(1_000_000)  # "converting: 1,000,000 rows in 3.1 s (322,580 rows/s)", on stderr
 """
 from __future__ import annotations
 

@@ -12,9 +12,10 @@ its requests are retried one by one, so a malformed request fails alone.
 The options come from the same text-proto file ``tensorflow_model_server`` reads
 (``--batching_parameters_file``).
 
-Example:
-    >>> batcher = Batcher(BatchingOptions(max_batch_size=32, batch_timeout_s=0.002))
-    >>> batcher.run(key, run_signature, {"examples": examples}, rows=len(examples))  # doctest: +SKIP
+Example::
+
+    batcher = Batcher(BatchingOptions(max_batch_size=32, batch_timeout_s=0.002))
+    batcher.run(key, run_signature, {"examples": examples}, rows=len(examples))
 """
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ from its service descriptor with a deserializer that never raises: the method th
 INVALID_ARGUMENT naming the message and the parse error. ``ServingError`` raised by a method
 becomes its status code; anything else becomes INTERNAL with the exception's message, logged.
 
-Example:
-    >>> add_service(server, prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
-    ...             PredictionServicer(manager))  # doctest: +SKIP
+Example::
+
+    add_service(server, prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"],
+                PredictionServicer(manager))
 """
 from __future__ import annotations
 

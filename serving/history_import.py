@@ -6,9 +6,10 @@ per ExampleGen artifact. Imported events are not part of the retraining log: tha
 already in the pipeline's input. Events that came from retraining's spans are left out: the
 service logged them itself (with their own ids), and importing them again would double them.
 
-Example:
-    >>> import_training_histories(store, "build/run")  # doctest: +SKIP
-    10261
+Example::
+
+    import_training_histories(store, "build/run")
+    # -> 10261
 """
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ fits a blocking TensorFlow call better): routes are (method, path pattern, handl
 are bounded; bad JSON, bad UTF-8, unknown paths and ``ServingError``s become JSON errors
 ``{"error": "..."}`` with an HTTP status, and the server keeps serving.
 
-Example:
-    >>> api = [("GET", r"/v1/ping", lambda request: {"ok": True})]
-    >>> server = start_json_server("127.0.0.1", 8080, api, "ping")  # doctest: +SKIP
+Example::
+
+    api = [("GET", r"/v1/ping", lambda request: {"ok": True})]
+    server = start_json_server("127.0.0.1", 8080, api, "ping")
 """
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ deadline, through the ``tensorflow-serving-api`` ``PredictionService`` stub
 its ``ModelManager`` (``InProcessModelClient``); a model server error becomes a
 ``ServingError`` the service's caller can act on.
 
-Example:
-    >>> models = GrpcModelClient("127.0.0.1:8500")  # doctest: +SKIP
-    >>> ids, scores, version = models.recommend([query_example("u1", ["i1"], [100], 200)], timeout=1.0)  # doctest: +SKIP
+Example::
+
+    models = GrpcModelClient("127.0.0.1:8500")
+    ids, scores, version = models.recommend([query_example("u1", ["i1"], [100], 200)], timeout=1.0)
 """
 from __future__ import annotations
 

@@ -6,10 +6,11 @@ a push fails no request. A version that fails to load is reported by ``status`` 
 the previous version keeps serving. Removing the newest version's directory rolls back to the
 highest one left.
 
-Example:
-    >>> manager = ModelManager(ModelBase("/srv/models"), poll_seconds=0.25)  # doctest: +SKIP
-    >>> manager.start()  # doctest: +SKIP
-    >>> served, outputs = manager.predict("retrieval", None, "serving_default", {"examples": batch})  # doctest: +SKIP
+Example::
+
+    manager = ModelManager(ModelBase("/srv/models"), poll_seconds=0.25)
+    manager.start()
+    served, outputs = manager.predict("retrieval", None, "serving_default", {"examples": batch})
 """
 from __future__ import annotations
 

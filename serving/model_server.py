@@ -5,11 +5,12 @@ be installed. It serves the same model base (``<base>/<name>/<version>/``) with 
 so clients and pushed models move unchanged to stock TF Serving in production
 (``serving/kubernetes/``).
 
-Example:
-    >>> server = ModelServer(ModelServerOptions(base_dir="build/run/serving"))  # doctest: +SKIP
-    >>> server.start()  # doctest: +SKIP
-    >>> server.grpc_address  # doctest: +SKIP
-    '127.0.0.1:8500'
+Example::
+
+    server = ModelServer(ModelServerOptions(base_dir="build/run/serving"))
+    server.start()
+    server.grpc_address
+    # -> '127.0.0.1:8500'
 """
 from __future__ import annotations
 

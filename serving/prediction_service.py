@@ -7,12 +7,13 @@ client written for TF Serving) work unchanged: ``Predict`` (inputs as ``TensorPr
 ``MultiInference`` answer UNIMPLEMENTED: RecGen's models have no classification or regression
 signatures.
 
-Example:
-    >>> stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel("127.0.0.1:8500"))
-    >>> request = predict_pb2.PredictRequest()
-    >>> request.model_spec.name, request.model_spec.signature_name = "retrieval", "serving_default"
-    >>> request.inputs["examples"].CopyFrom(tf.make_tensor_proto([serialized_example]))
-    >>> stub.Predict(request, timeout=5).outputs["item_ids"]  # doctest: +SKIP
+Example::
+
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel("127.0.0.1:8500"))
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name, request.model_spec.signature_name = "retrieval", "serving_default"
+    request.inputs["examples"].CopyFrom(tf.make_tensor_proto([serialized_example]))
+    stub.Predict(request, timeout=5).outputs["item_ids"]
 """
 from __future__ import annotations
 

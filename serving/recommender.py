@@ -6,9 +6,10 @@ model for its top 100 with everything the user has seen excluded, re-ranks for d
 with no history at all gets the store's popular-and-recent list. Requests and responses are the
 messages of ``serving/protos/recommendation.proto``.
 
-Example:
-    >>> recommender = Recommender(open_event_store("sqlite:///tmp/events.db"), GrpcModelClient("127.0.0.1:8500"))  # doctest: +SKIP
-    >>> recommender.recommend(RecommendRequest(user_id="u1", k=5, explain=True), Deadline(2.0))  # doctest: +SKIP
+Example::
+
+    recommender = Recommender(open_event_store("sqlite:///tmp/events.db"), GrpcModelClient("127.0.0.1:8500"))
+    recommender.recommend(RecommendRequest(user_id="u1", k=5, explain=True), Deadline(2.0))
 """
 from __future__ import annotations
 

@@ -9,10 +9,11 @@ Keys, under ``prefix``: ``event:<id>`` (hash), ``history:<user>`` (sorted set by
 ``popular`` (sorted set of items by minus their all-time count, so ties rank by item id),
 ``log`` (stream with ids ``<sequence>-0``), ``sequence`` and ``position`` (counters), ``meta``.
 
-Example:
-    >>> with RedisEventStore("redis://127.0.0.1:6379/0") as store:  # doctest: +SKIP
-    ...     store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))
-    (StoredEvent(event_id='e1', ..., sequence=1), True)
+Example::
+
+    with RedisEventStore("redis://127.0.0.1:6379/0") as store:
+        store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))
+    # -> (StoredEvent(event_id='e1', ..., sequence=1), True)
 """
 import collections
 import dataclasses

@@ -11,10 +11,11 @@ and a new version must load quickly under load.
 dtypes, shapes) before it runs, fills inputs left out from the SignatureDef's defaults, and
 ``run`` turns TensorFlow's own errors into ``ServingError``s with a status code.
 
-Example:
-    >>> served = ServedVersion("retrieval", 3, "/srv/models/retrieval/3")  # doctest: +SKIP
-    >>> served.run("serving_default", {"examples": np.array([example], dtype=object)})  # doctest: +SKIP
-    {'item_ids': array([[b'i7', ...]]), 'scores': array([[0.91, ...]])}
+Example::
+
+    served = ServedVersion("retrieval", 3, "/srv/models/retrieval/3")
+    served.run("serving_default", {"examples": np.array([example], dtype=object)})
+    # -> {'item_ids': array([[b'i7', ...]]), 'scores': array([[0.91, ...]])}
 """
 from __future__ import annotations
 

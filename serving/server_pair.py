@@ -1,9 +1,10 @@
 """A gRPC server and a REST server that start and stop together (both servers of RecGen use one).
 
-Example:
-    >>> pair = ServerPair("model-server", "127.0.0.1", 8500, 8501, threads=32, max_message_bytes=16 << 20)
-    >>> add_service(pair.grpc, PREDICTION_SERVICE, PredictionServicer(manager))  # doctest: +SKIP
-    >>> pair.listen(model_routes(manager))  # doctest: +SKIP
+Example::
+
+    pair = ServerPair("model-server", "127.0.0.1", 8500, 8501, threads=32, max_message_bytes=16 << 20)
+    add_service(pair.grpc, PREDICTION_SERVICE, PredictionServicer(manager))
+    pair.listen(model_routes(manager))
 """
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """The SQLite event store: one file, WAL journal, ``synchronous=FULL`` (an acknowledged event
 survives the process being killed), one connection behind a lock for the service's threads.
 
-Example:
-    >>> with SQLiteEventStore("/tmp/recgen/events.db") as store:  # doctest: +SKIP
-    ...     store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))
-    (StoredEvent(event_id='e1', ..., sequence=1), True)
+Example::
+
+    with SQLiteEventStore("/tmp/recgen/events.db") as store:
+        store.record(StoredEvent("e1", "u1", "i9", 1700000000, "click"))
+    # -> (StoredEvent(event_id='e1', ..., sequence=1), True)
 """
 import contextlib
 import dataclasses

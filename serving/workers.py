@@ -11,11 +11,12 @@ The parent reports ready once every worker is. It stops the workers on SIGTERM o
 When one worker dies, it stops the others and returns 1, so that whatever supervises
 ``recgen serve`` (systemd, Kubernetes) restarts the set; a worker whose parent dies stops.
 
-Example:
-    >>> held = reserve_ports("127.0.0.1", [8600, 0])  # doctest: +SKIP
-    >>> [sock.getsockname()[1] for sock in held]  # doctest: +SKIP
-    [8600, 43127]
-    >>> run_workers(2, start_worker_servers, args, on_ready=lambda: print("ready"))  # doctest: +SKIP
+Example::
+
+    held = reserve_ports("127.0.0.1", [8600, 0])
+    [sock.getsockname()[1] for sock in held]
+    # -> [8600, 43127]
+    run_workers(2, start_worker_servers, args, on_ready=lambda: print("ready"))
 """
 from __future__ import annotations
 

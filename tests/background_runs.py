@@ -7,10 +7,11 @@ core. A fixture then waits for its run: ``BackgroundRun.result`` returns what th
 function returned (JSON), or fails the test with the exit code and the tail of the run's log.
 The runs are the same ``run_pipeline`` calls a test would make in its own process.
 
-Example (``conftest.py``):
-    >>> run = BackgroundRun("amazon_run", amazon_pipeline, Path("/tmp/runs"))  # doctest: +SKIP
-    >>> run.start()  # doctest: +SKIP
-    >>> PipelineConfig.from_json(run.result()["config"])  # doctest: +SKIP
+Example (``conftest.py``)::
+
+    run = BackgroundRun("amazon_run", amazon_pipeline, Path("/tmp/runs"))
+    run.start()
+    PipelineConfig.from_json(run.result()["config"])
 """
 from __future__ import annotations
 

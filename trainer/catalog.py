@@ -3,9 +3,10 @@
 Sorting by id is what makes ``tf.math.top_k`` (lower index first on ties) break
 ties by item id, as docs/evaluation.md#protocol requires.
 
-Example:
-    >>> catalog = read_catalog(item_catalog_uri)  # doctest: +SKIP
-    >>> features = transformed_item_features(tft_output.transform_features_layer(), catalog)
+Example::
+
+    catalog = read_catalog(item_catalog_uri)
+    features = transformed_item_features(tft_output.transform_features_layer(), catalog)
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """tf.data input over Transform's output examples.
 
-Example:
-    >>> train = training_dataset(fn_args.train_files, tft_output, config)  # doctest: +SKIP
-    >>> queries = load_eval_queries(fn_args.eval_files, tft_output)
+Example::
+
+    train = training_dataset(fn_args.train_files, tft_output, config)
+    queries = load_eval_queries(fn_args.eval_files, tft_output)
 """
 from __future__ import annotations
 

@@ -6,10 +6,11 @@ sum of the members' scores: the whole-catalog top-k, the exported signatures and
 see one model with ``ensemble_size * embedding_dim`` dimensions. On small, sparse data the
 members' errors differ from seed to seed, and their sum ranks better than any one of them.
 
-Example:
-    >>> ensemble = Ensemble([model_seed_42, model_seed_43, model_seed_44])  # doctest: +SKIP
-    >>> ensemble.query_tower(query_features).shape  # doctest: +SKIP
-    TensorShape([256, 192])
+Example::
+
+    ensemble = Ensemble([model_seed_42, model_seed_43, model_seed_44])
+    ensemble.query_tower(query_features).shape
+    # -> TensorShape([256, 192])
 """
 from __future__ import annotations
 

@@ -7,10 +7,11 @@ knowledge, so each exported model answers them itself (TFMA reads them as transf
 * ``target_popularity``: ``"head"`` when the target item is among the ``HEAD_SHARE`` of catalog
   items with the most training events, else ``"tail"``.
 
-Example:
-    >>> slices = EvaluationSlices(head_item_ids(np.array([b"a", b"b", b"c"]), np.array([1, 9, 3])))
-    >>> [v.numpy().tolist() for v in slices.slice_features(tf.constant([example])).values()]  # doctest: +SKIP
-    [[b'<=5'], [b'head']]
+Example::
+
+    slices = EvaluationSlices(head_item_ids(np.array([b"a", b"b", b"c"]), np.array([1, 9, 3])))
+    [v.numpy().tolist() for v in slices.slice_features(tf.constant([example])).values()]
+    # -> [[b'<=5'], [b'head']]
 """
 from __future__ import annotations
 

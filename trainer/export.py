@@ -23,9 +23,10 @@ Signatures (every input raw, exactly as in the source data):
 * ``slice_features``: serialized tf.Examples -> the Evaluator's slicing features
   (``trainer/evaluation_slices.py``).
 
-Example:
-    >>> export_serving_model(model, tft_output, catalog, config, "/tmp/model")  # doctest: +SKIP
-    >>> recommend = tf.saved_model.load("/tmp/model").signatures["recommend"]
+Example::
+
+    export_serving_model(model, tft_output, catalog, config, "/tmp/model")
+    recommend = tf.saved_model.load("/tmp/model").signatures["recommend"]
 """
 from __future__ import annotations
 

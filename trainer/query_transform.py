@@ -10,9 +10,10 @@ one line per index, ``OOV_BUCKETS`` out-of-vocabulary bucket) and shares
 ``preprocessing.query_features`` with ``preprocessing_fn``, so both compute the same features;
 ``tests/test_retrieval_pipeline.py`` checks the two against each other.
 
-Example:
-    >>> transform = QueryTransform(tft_output, config)  # doctest: +SKIP
-    >>> transform(user_id, history_item_ids, history_timestamps, timestamp)[P.USER_INDEX]  # doctest: +SKIP
+Example::
+
+    transform = QueryTransform(tft_output, config)
+    transform(user_id, history_item_ids, history_timestamps, timestamp)[P.USER_INDEX]
 """
 from __future__ import annotations
 

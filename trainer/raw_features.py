@@ -4,9 +4,10 @@ The curated schema gives every raw feature a variable length, so the Transform l
 expects ``tf.SparseTensor`` inputs; the ``as_sparse_*`` helpers build them back from
 dense, padded tensors (``ragged_lists*`` give the same rows as ``tf.RaggedTensor``).
 
-Example:
-    >>> as_sparse_lists(tf.constant([["a", "b", ""], ["c", "", ""]]), pad="")  # doctest: +SKIP
-    SparseTensor(values=[b"a", b"b", b"c"], ...)
+Example::
+
+    as_sparse_lists(tf.constant([["a", "b", ""], ["c", "", ""]]), pad="")
+    # -> SparseTensor(values=[b"a", b"b", b"c"], ...)
 """
 from __future__ import annotations
 

@@ -6,10 +6,11 @@ the whole catalog (mixed negative sampling, Yang et al., WWW 2020), so rare and
 never-trained items are seen as negatives too. ``tfrs.tasks.Retrieval`` takes the
 diagonal as positives, so the extra candidates only add columns of negatives.
 
-Example:
-    >>> model = RetrievalModel(config, sizes, text_encoder, item_probability, catalog_features)  # doctest: +SKIP
-    >>> model.compile(optimizer=tf.keras.optimizers.AdamW(config.learning_rate))
-    >>> model.fit(train_dataset, epochs=config.max_epochs)
+Example::
+
+    model = RetrievalModel(config, sizes, text_encoder, item_probability, catalog_features)
+    model.compile(optimizer=tf.keras.optimizers.AdamW(config.learning_rate))
+    model.fit(train_dataset, epochs=config.max_epochs)
 """
 from __future__ import annotations
 

@@ -7,9 +7,10 @@ Indices arrive as ``-1`` (padding), ``0 .. V-1`` (known) or ``V`` (out of vocabu
 ``_shifted`` adds one so that embedding row 0 is padding and ``V + 1`` is the
 unknown-value row that unknown users and items share.
 
-Example:
-    >>> item_embedding = tf.keras.layers.Embedding(num_items + 2, 64)  # doctest: +SKIP
-    >>> queries = QueryTower(config, num_users, item_embedding)(features)  # [batch, 64], unit norm
+Example::
+
+    item_embedding = tf.keras.layers.Embedding(num_items + 2, 64)
+    queries = QueryTower(config, num_users, item_embedding)(features)  # [batch, 64], unit norm
 """
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ keeps its trained row, a new value starts from its fresh initialisation. Other w
 are copied when their shapes still match. (TF's own ``warm_start`` with ``VocabInfo``
 serves graph-mode checkpoints, not Keras models, hence this module.)
 
-Example:
-    >>> save(model, tft_output, "/models/1/warm_start")  # doctest: +SKIP
-    >>> restore(new_model, "/models/1/Format-Serving", new_tft_output)
+Example::
+
+    save(model, tft_output, "/models/1/warm_start")
+    restore(new_model, "/models/1/Format-Serving", new_tft_output)
 """
 from __future__ import annotations
 

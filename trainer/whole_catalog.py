@@ -4,9 +4,10 @@ Every eval user is ranked against every catalog item, their seen items excluded
 (docs/evaluation.md#protocol), so the number early stopping watches is the one the
 test split is reported with, not a sampled-negatives proxy.
 
-Example:
-    >>> evaluator = WholeCatalogEvaluator(catalog, catalog_features, eval_queries, k=10)  # doctest: +SKIP
-    >>> model.fit(train, epochs=30, callbacks=[EarlyStoppingOnHitRate(evaluator, patience=3)])
+Example::
+
+    evaluator = WholeCatalogEvaluator(catalog, catalog_features, eval_queries, k=10)
+    model.fit(train, epochs=30, callbacks=[EarlyStoppingOnHitRate(evaluator, patience=3)])
 """
 from __future__ import annotations
 

@@ -11,13 +11,14 @@ as a string parameter, ``thresholds`` (JSON of ``EvaluationConfig`` threshold fi
 Kubeflow pipeline parameter): the executor then replaces the eval config's thresholds with
 those of ``thresholds_model`` ("retrieval" or "generator"). Empty: the eval config's own.
 
-Example:
-    >>> evaluator = RecGenEvaluator(examples=example_gen.outputs["examples"],  # doctest: +SKIP
-    ...                             model=trainer.outputs["model"],
-    ...                             baseline_model=resolver.outputs["model"],
-    ...                             item_catalog=example_gen.outputs["item_catalog"],
-    ...                             eval_config=retrieval_eval_config(EvaluationConfig()),
-    ...                             example_splits=["test"])
+Example::
+
+    evaluator = RecGenEvaluator(examples=example_gen.outputs["examples"],
+                                model=trainer.outputs["model"],
+                                baseline_model=resolver.outputs["model"],
+                                item_catalog=example_gen.outputs["item_catalog"],
+                                eval_config=retrieval_eval_config(EvaluationConfig()),
+                                example_splits=["test"])
 """
 from __future__ import annotations
 

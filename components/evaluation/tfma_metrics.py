@@ -16,9 +16,10 @@ with thresholds and blessing.
 A retrieval model's predictions are ``{"item_ids": [K], "scores": [K]}``; positions with a
 non-finite score (excluded items used as filler) are not part of the list.
 
-Example:
-    >>> tfma.MetricConfig(class_name="TopKAccuracy", module=__name__,  # doctest: +SKIP
-    ...                   config=json.dumps({"top_ks": [10, 50]}))
+Example::
+
+    tfma.MetricConfig(class_name="TopKAccuracy", module=__name__,
+                      config=json.dumps({"top_ks": [10, 50]}))
 """
 from __future__ import annotations
 

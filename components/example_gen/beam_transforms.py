@@ -1,10 +1,11 @@
 """Beam transforms: staged events -> per-user split -> serialized tf.Examples per split.
 
-Example:
-    >>> with beam.Pipeline() as pipeline:  # doctest: +SKIP
-    ...     by_split = (pipeline | beam.io.ReadFromText(pattern)
-    ...                 | StagedEventsToExamples(history_length=50, catalog=items))
-    ...     by_split[TRAIN] | beam.io.WriteToTFRecord(...)
+Example::
+
+    with beam.Pipeline() as pipeline:
+        by_split = (pipeline | beam.io.ReadFromText(pattern)
+                    | StagedEventsToExamples(history_length=50, catalog=items))
+        by_split[TRAIN] | beam.io.WriteToTFRecord(...)
 """
 from __future__ import annotations
 

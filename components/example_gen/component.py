@@ -1,8 +1,9 @@
 """The TFX component class and spec of RecGen's ExampleGen.
 
-Example:
-    >>> example_gen = RecGenExampleGen(data_path="../shared/data/movielens-latest-small")
-    >>> example_gen.outputs["examples"], example_gen.outputs["item_catalog"]  # doctest: +SKIP
+Example::
+
+    example_gen = RecGenExampleGen(data_path="../shared/data/movielens-latest-small")
+    example_gen.outputs["examples"], example_gen.outputs["item_catalog"]
 """
 from __future__ import annotations
 

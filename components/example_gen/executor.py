@@ -125,8 +125,9 @@ def run_standalone(data_path: str, out_dir: str, data_format: Optional[str] = No
                    event_spans: Optional[str] = None) -> Tuple[Artifact, Artifact]:
     """Runs the executor outside a pipeline (benchmarks, tests); returns (examples, item_catalog).
 
-    Example:
-        >>> examples, catalog = run_standalone("../shared/data/movielens-latest-small", "/tmp/eg")  # doctest: +SKIP
+    Example::
+
+        examples, catalog = run_standalone("../shared/data/movielens-latest-small", "/tmp/eg")
     """
     examples, catalog = standard_artifacts.Examples(), ItemCatalog()
     examples.uri, catalog.uri = os.path.join(out_dir, "examples"), os.path.join(out_dir, "catalog")

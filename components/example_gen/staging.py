@@ -4,10 +4,11 @@ Parsing stays in one process because it is what keeps exact file and line number
 for malformed rows; everything after it (grouping, splitting, example building,
 writing) runs on the Beam runner. Shards are plain text so any runner can read them.
 
-Example:
-    >>> staged = stage_events([open_source(path)], "/tmp/staging", shards=4)  # doctest: +SKIP
-    >>> staged.events, staged.report.malformed  # doctest: +SKIP
-    (100836, 0)
+Example::
+
+    staged = stage_events([open_source(path)], "/tmp/staging", shards=4)
+    staged.events, staged.report.malformed
+    # -> (100836, 0)
 
 Several sources (a data set, then retraining's event spans) are staged in order, as one
 stream: ``seq`` keeps counting, so equal timestamps keep their order across sources.

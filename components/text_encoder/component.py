@@ -1,9 +1,10 @@
 """The ``TextEncoderGen`` component: fits LSA on the item catalog's texts and exports the encoder.
 
-Example:
-    >>> encoder = TextEncoderGen(item_catalog=example_gen.outputs["item_catalog"], dim=32)  # doctest: +SKIP
-    >>> build_text_encoder("catalog_dir", "/tmp/text_encoder", dim=8).dim  # doctest: +SKIP
-    8
+Example::
+
+    encoder = TextEncoderGen(item_catalog=example_gen.outputs["item_catalog"], dim=32)
+    build_text_encoder("catalog_dir", "/tmp/text_encoder", dim=8).dim
+    # -> 8
 """
 import os
 from typing import Iterator

@@ -2,11 +2,12 @@
 
 The graph uses core TensorFlow ops only (no TF Text), so TF Serving loads it as is.
 
-Example:
-    >>> model = fit_lsa(["toy story", "toy story 2", "the shining", "the shining 2"])
-    >>> export_text_encoder(model, "/tmp/text_encoder")  # doctest: +SKIP
-    >>> hub.KerasLayer("/tmp/text_encoder")(tf.constant(["Toy Story 3"])).shape  # doctest: +SKIP
-    TensorShape([1, 1])
+Example::
+
+    model = fit_lsa(["toy story", "toy story 2", "the shining", "the shining 2"])
+    export_text_encoder(model, "/tmp/text_encoder")
+    hub.KerasLayer("/tmp/text_encoder")(tf.constant(["Toy Story 3"])).shape
+    # -> TensorShape([1, 1])
 """
 import tensorflow as tf
 

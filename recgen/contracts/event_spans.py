@@ -10,9 +10,15 @@ A span directory appears whole or not at all (written aside, then renamed), so a
 writing loses nothing: the next cycle writes the same events again.
 
 Example:
-    >>> span = write_span("build/run/spans", events, first_sequence=1)  # doctest: +SKIP
-    >>> [s.number for s in list_spans("build/run/spans")]  # doctest: +SKIP
-    [1]
+    >>> import tempfile
+    >>> spans_dir = tempfile.mkdtemp()
+    >>> events = [SpanEvent("u1", "i9", 1700000000), SpanEvent("u2", "i3", 1700000060, "great")]
+    >>> write_span(spans_dir, events, first_sequence=1, last_sequence=2).events
+    2
+    >>> [(span.number, span.last_sequence) for span in list_spans(spans_dir)], next_sequence(spans_dir)
+    ([(1, 2)], 3)
+    >>> list(read_span_events(list_spans(spans_dir)[0].events_path)) == events
+    True
 """
 from __future__ import annotations
 

@@ -3,10 +3,11 @@
 ``dense_example_batches`` gives dense, padded request tensors (what the test-split ranker and
 explainer, the generator's trainer and the service's history import read).
 
-Example:
-    >>> batch = next(dense_example_batches(["examples/Split-test/data.gz"], 256))  # doctest: +SKIP
-    >>> batch["history_item_ids"].shape  # doctest: +SKIP
-    TensorShape([256, 50])
+Example::
+
+    batch = next(dense_example_batches(["examples/Split-test/data.gz"], 256))
+    batch["history_item_ids"].shape
+    # -> TensorShape([256, 50])
 """
 from __future__ import annotations
 

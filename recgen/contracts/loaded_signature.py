@@ -4,10 +4,11 @@
 records defaults (``SignatureDef.defaults``, written for ``tf.function`` arguments with tensor
 default values). ``LoadedSignature`` reads them from ``saved_model.pb`` and fills them in.
 
-Example:
-    >>> generate = LoadedSignature("/models/generator/3", "generate")  # doctest: +SKIP
-    >>> generate(user_id=tf.constant(["u1"]), item_id=tf.constant(["i9"]),
-    ...          history_item_ids=tf.constant([["i3"]]))["explanations"]  # doctest: +SKIP
+Example::
+
+    generate = LoadedSignature("/models/generator/3", "generate")
+    generate(user_id=tf.constant(["u1"]), item_id=tf.constant(["i9"]),
+             history_item_ids=tf.constant([["i3"]]))["explanations"]
 """
 from __future__ import annotations
 

@@ -5,10 +5,16 @@ Model names are plain names (letters, digits, ``_ . -``) and every model directo
 inside the base, so no request or config entry can reach files elsewhere.
 
 Example:
-    >>> base = ModelBase("/srv/models")  # doctest: +SKIP
-    >>> base.model_dirs()  # doctest: +SKIP
-    {'generator': '/srv/models/generator', 'retrieval': '/srv/models/retrieval'}
-    >>> base.servable_versions("retrieval")  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> base_dir = tempfile.mkdtemp()
+    >>> for version in ("1", "2", "3"):  # version 3 is still being written: no saved_model.pb yet
+    ...     os.makedirs(os.path.join(base_dir, "retrieval", version))
+    >>> for version in ("1", "2"):
+    ...     open(os.path.join(base_dir, "retrieval", version, SAVED_MODEL_FILE), "wb").close()
+    >>> base = ModelBase(base_dir)
+    >>> list(base.model_dirs())
+    ['retrieval']
+    >>> base.servable_versions(base.model_dirs()["retrieval"])
     [1, 2]
 """
 from __future__ import annotations

@@ -4,9 +4,10 @@ The queries take anything with a ``metadata_path`` (a ``PipelineConfig``), or a 
 only the run's directory is known. Only ``ml_metadata`` is imported, not TFX: ``recgen serve``
 reads it to find the training histories, and TFX's imports would add about 25 s to its start.
 
-Example:
-    >>> latest_ingestion_report(RunRoot("build/run"))["examples_uri"]  # doctest: +SKIP
-    'build/run/pipeline/RecGenExampleGen/examples/3'
+Example::
+
+    latest_ingestion_report(RunRoot("build/run"))["examples_uri"]
+    # -> 'build/run/pipeline/RecGenExampleGen/examples/3'
 """
 from __future__ import annotations
 

@@ -4,9 +4,16 @@ Allowed: core TensorFlow ops and the TF Text ops TF Text 2.12 registers; never P
 ops (``py_function``), ScaNN ops or XLA-only ops (``Xla*``).
 
 Example:
-    >>> check_servable("/tmp/text_encoder")  # doctest: +SKIP
-    {'Const', 'LookupTableFindV2', 'StatefulPartitionedCall', ...}
-    >>> disallowed_ops("/tmp/py_model")  # doctest: +SKIP
+    >>> import tempfile
+    >>> def export(function):
+    ...     module = tf.Module()
+    ...     module.call = tf.function(function, input_signature=[tf.TensorSpec([None], tf.float32)])
+    ...     export_dir = tempfile.mkdtemp()
+    ...     tf.saved_model.save(module, export_dir)
+    ...     return export_dir
+    >>> "Mul" in check_servable(export(lambda x: 2.0 * x))
+    True
+    >>> disallowed_ops(export(lambda x: tf.py_function(lambda v: v, [x], tf.float32)))
     ['EagerPyFunc']
 """
 import os

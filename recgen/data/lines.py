@@ -5,9 +5,12 @@ instead of failing the whole file; a truncated .gz stream is reported the same
 way after every complete line before it has been kept.
 
 Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "events.txt"
+    >>> _ = path.write_bytes(b"first\\n\\nthird \\xff\\nfourth\\n")  # line 3 is not UTF-8
     >>> report = MalformedRowReport()
-    >>> for number, line in numbered_lines(path, report):  # doctest: +SKIP
-    ...     print(number, line)
+    >>> list(numbered_lines(path, report)), report.malformed
+    ([(1, 'first'), (4, 'fourth')], 1)
 """
 from __future__ import annotations
 

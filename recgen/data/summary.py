@@ -1,9 +1,13 @@
 """What ``recgen data inspect`` reports: counts, time range and malformed rows of a source.
 
 Example:
-    >>> summary = summarize(open_source("../shared/data/movielens-latest-small"))  # doctest: +SKIP
-    >>> summary.events, summary.users, summary.items  # doctest: +SKIP
-    (100836, 610, 9724)
+    >>> import tempfile
+    >>> from recgen.data.sources import open_source
+    >>> from recgen.data.synthetic import SyntheticConfig, write_generic_csv
+    >>> folder, _ = write_generic_csv(SyntheticConfig(users=20, items=10, seed=7), tempfile.mkdtemp())
+    >>> summary = summarize(open_source(folder))
+    >>> summary.events, summary.users, summary.items
+    (568, 20, 10)
 """
 from __future__ import annotations
 

@@ -13,10 +13,11 @@ keras's TensorFlow backend writes the KV cache with the XLA op ``XlaDynamicUpdat
 which runs only where XLA JIT is enabled (not stock TF Serving's default). ``generate``
 swaps in a pad-and-select update built from core ops while it traces.
 
-Example:
-    >>> settings = DecodingSettings.checked(max_length=20, min_length=4, temperature=0.7, top_k=0,  # doctest: +SKIP
-    ...                                     top_p=0.9, no_repeat_ngram_size=3, seed=1, config=config)
-    >>> texts = generate(causal_lm, tokenizer, prompts, settings, config)  # doctest: +SKIP
+Example::
+
+    settings = DecodingSettings.checked(max_length=20, min_length=4, temperature=0.7, top_k=0,
+                                        top_p=0.9, no_repeat_ngram_size=3, seed=1, config=config)
+    texts = generate(causal_lm, tokenizer, prompts, settings, config)
 """
 from __future__ import annotations
 

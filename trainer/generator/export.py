@@ -18,10 +18,11 @@ Evaluator (TFMA) feeds it eval/test examples; ``slice_features`` gives its slice
 
 A bad setting fails the request with ``INVALID_ARGUMENT`` and a message naming it.
 
-Example:
-    >>> generate = tf.saved_model.load(export_dir).signatures["generate"]  # doctest: +SKIP
-    >>> generate(user_id=tf.constant(["A1"]), item_id=tf.constant(["B9"]),
-    ...          history_item_ids=tf.constant([["B1", "B2"]]))["explanations"]  # doctest: +SKIP
+Example::
+
+    generate = tf.saved_model.load(export_dir).signatures["generate"]
+    generate(user_id=tf.constant(["A1"]), item_id=tf.constant(["B9"]),
+             history_item_ids=tf.constant([["B1", "B2"]]))["explanations"]
 """
 from __future__ import annotations
 

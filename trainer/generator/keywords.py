@@ -8,10 +8,11 @@ Only train-split reviews are read (the caller passes train files), so no eval or
 reference text reaches a prompt. For a training prompt, ``item_keywords_without`` leaves the
 example's own review out, as serving never has the review it is asked to write.
 
-Example:
-    >>> tables = read_keyword_tables(fn_args.train_files, tft_output, config)  # doctest: +SKIP
-    >>> tables.item_keywords["B0002E1G5C"]  # doctest: +SKIP
-    'strings tone bright elixir coated nanoweb'
+Example::
+
+    tables = read_keyword_tables(fn_args.train_files, tft_output, config)
+    tables.item_keywords["B0002E1G5C"]
+    # -> 'strings tone bright elixir coated nanoweb'
 """
 from __future__ import annotations
 

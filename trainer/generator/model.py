@@ -6,9 +6,10 @@ explanation and ``[EOS]``. Generation feeds ``[BOS] prompt [SEP]`` and continues
 The model is saved as a keras-hub preset directory (backbone and tokenizer), so a later
 run starts from it (``GeneratorConfig.preset``) exactly as from a downloaded preset.
 
-Example:
-    >>> causal_lm = build_causal_lm(GeneratorConfig(), tokenizer)  # doctest: +SKIP
-    >>> inputs, labels, weights = training_batch(tokenizer, prompts, references, config)  # doctest: +SKIP
+Example::
+
+    causal_lm = build_causal_lm(GeneratorConfig(), tokenizer)
+    inputs, labels, weights = training_batch(tokenizer, prompts, references, config)
 """
 from __future__ import annotations
 

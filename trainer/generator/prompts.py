@@ -12,9 +12,10 @@ the history ids; an unknown item or an empty history leaves its fields empty, wh
 model learned to explain generically. Training calls the same module, passing leave-one-out
 item keywords (``item_keywords``) so that no prompt holds the review it teaches.
 
-Example:
-    >>> builder = PromptBuilder.from_tables(catalog, tables, config)  # doctest: +SKIP
-    >>> builder(tf.constant(["u1"]), tf.constant(["i9"]), tf.constant([["i3", "i4"]]))  # doctest: +SKIP
+Example::
+
+    builder = PromptBuilder.from_tables(catalog, tables, config)
+    builder(tf.constant(["u1"]), tf.constant(["i9"]), tf.constant([["i3", "i4"]]))
 """
 from __future__ import annotations
 

@@ -4,10 +4,11 @@
 ``[SEP]`` between prompt and explanation, ``[EOS]``) as keras-hub's model tokenizers do, so
 ``start_token_id``, ``end_token_id`` and ``pad_token_id`` work as on a preset's tokenizer.
 
-Example:
-    >>> tokenizer = learn_tokenizer(["item tuner | about clip", "works great"], 100)  # doctest: +SKIP
-    >>> tokenizer.detokenize(tokenizer.tokenize("works great"))  # doctest: +SKIP
-    'works great'
+Example::
+
+    tokenizer = learn_tokenizer(["item tuner | about clip", "works great"], 100)
+    tokenizer.detokenize(tokenizer.tokenize("works great"))
+    # -> 'works great'
 """
 from __future__ import annotations
 
