@@ -19,14 +19,13 @@ $(SETUP_STAMP): requirements.lock setup.py
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-# The full pipeline on the synthetic default data set. Its reviews are templated, so a small
-# generator learns them in a few epochs (the default one is sized for real reviews).
-SYNTHETIC_GENERATOR := {"num_layers": 1, "hidden_dim": 64, "intermediate_dim": 128, "max_epochs": 5}
+# The full pipeline on the synthetic default data set. Its reviews are templated, so the
+# `synthetic` generator preset (a small one, trainer/generator/config.py) learns them in a few epochs.
 # Then serves the pushed models (`recgen serve`, in the background) and asks the running service
 # for a recommendation with explanations, records an event, and asks again: the list changes.
 SAMPLE_USER := user_000000
 run: setup
-	$(BIN)/recgen pipeline run --root $(RUN_ROOT) --generator-config '$(SYNTHETIC_GENERATOR)'
+	$(BIN)/recgen pipeline run --root $(RUN_ROOT) --generator-config synthetic
 	@$(BIN)/recgen serve --root $(RUN_ROOT) > $(RUN_ROOT)/serve.log 2>&1 & server=$$!; \
 	  trap 'kill $$server 2>/dev/null' EXIT; \
 	  echo "serving $(RUN_ROOT)/serving (log: $(RUN_ROOT)/serve.log); asking the service for user $(SAMPLE_USER):"; \

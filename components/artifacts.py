@@ -26,21 +26,22 @@ class TextEncoder(artifact.Artifact):
 
 
 class Rankings(artifact.Artifact):
-    """A model's top-K lists for every user of one split, and the accuracy they score.
+    """A model's top-K lists for every user of one split (no metrics: the Evaluator computes those).
 
     Files: ``<uri>/topk_<split>.jsonl`` (``{"user_id": ..., "items": [...]}`` per user,
-    ids exactly as in the source) and ``<uri>/metrics.json``.
+    ids exactly as in the source); custom property ``top_k`` (the lists' length).
     """
 
     TYPE_NAME = "recgen.Rankings"
 
 
 class Explanations(artifact.Artifact):
-    """The generator's explanation for every test user's test item, and the text quality it scores.
+    """The generator's explanation for every test user's test item, and the baselines' texts (no
+    metrics: the GeneratorEvaluator computes those, for the generator and the baselines).
 
     Files: ``<uri>/explanations_test.jsonl`` (``{"user_id", "item_id", "text", "reference"}`` per
-    test user, ids exactly as in the source) and ``<uri>/metrics.json`` (the generator and both
-    baselines, docs/evaluation.md#metrics).
+    test user, ids exactly as in the source) and ``<uri>/baselines_test.jsonl``
+    (``components/evaluation/baseline_texts.py``).
     """
 
     TYPE_NAME = "recgen.Explanations"

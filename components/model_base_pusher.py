@@ -24,6 +24,7 @@ Example::
                              warmup_signatures="serving_default,recommend_examples,item_embeddings")
 """
 
+import logging
 import os
 from typing import List
 
@@ -37,7 +38,8 @@ from tfx.types import artifact_utils
 from recgen.contracts import features as F
 from recgen.contracts.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
 from recgen.contracts.signatures import EXAMPLES_INPUT, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT, predict_request
-from recgen.progress import say
+
+logger = logging.getLogger(__name__)
 
 
 def _warmup_inputs(signature: str, serialized: bytes) -> dict:
@@ -114,7 +116,7 @@ def ModelBasePusher(model: tfx.dsl.components.InputArtifact[tfx.types.standard_a
     pushed_model.set_string_custom_property("model_name", model_name)
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
-        say(f"Pusher: {model_name} NOT pushed: the Evaluator did not bless {model.uri}")
+        logger.info(f"Pusher: {model_name} NOT pushed: the Evaluator did not bless {model.uri}")
         return
     files = sorted(tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([examples], warmup_split), "*.gz")))
     version = push(os.path.join(model.uri, "Format-Serving"), serving_base, model_name,
@@ -123,4 +125,4 @@ def ModelBasePusher(model: tfx.dsl.components.InputArtifact[tfx.types.standard_a
     pushed_model.set_int_custom_property("pushed", 1)
     pushed_model.set_int_custom_property("pushed_version", version)
     pushed_model.set_string_custom_property("pushed_destination", destination)
-    say(f"Pusher: {model_name} version {version} -> {destination}")
+    logger.info(f"Pusher: {model_name} version {version} -> {destination}")

@@ -1,38 +1,53 @@
-"""The latest test-split lists and texts of a run, read through its ML Metadata store.
+"""The latest run's test-split lists and texts, with the Evaluators' overall figures for them.
+
+The SplitRanker and SplitExplainer only write lists and texts; every figure here is read from
+the RetrievalEvaluator's or GeneratorEvaluator's output (TFMA, overall slice, the candidate).
 
 Example::
 
-    latest_rankings(RunRoot("build/run"))["topk_test_path"]
-    # -> 'build/run/pipeline/TestSetRanker/rankings/7/topk_test.jsonl'
+    rankings = latest_rankings(RunRoot("build/run"))
+    rankings["topk_test_path"]
+    # -> 'build/run/pipeline/SplitRanker/rankings/7/topk_test.jsonl'
+    rankings["retrieval"]["hr@10"]
+    # -> 0.16
 """
 from __future__ import annotations
 
-import json
-import os
 from typing import Optional
 
-from components import test_set_explainer, test_set_ranker
+from components import split_explainer, split_ranker
 from components.artifacts import Explanations, Rankings
-from recgen.contracts.run_root import Run, latest_artifact_uri
-
-
-def _latest_metrics(config: Run, type_name: str, metrics_file: str) -> Optional[tuple]:
-    """``(uri, metrics)`` of the newest artifact of ``type_name``, or None."""
-    uri = latest_artifact_uri(config, type_name)
-    if uri is None:
-        return None
-    with open(os.path.join(uri, metrics_file), encoding="utf-8") as stream:
-        return uri, json.load(stream)
+from components.evaluation.tfma_metrics import ACCURACY_NAMES, PAIRS, TEXT_NAMES, text_metric_name
+from pipelines.evaluation_report import overall_figures
+from pipelines.recgen_pipeline import GENERATOR_MODEL, RETRIEVAL_MODEL
+from recgen.contracts.run_root import Run, latest_artifact
+from recgen.explanation_baselines import BASELINES
 
 
 def latest_rankings(config: Run) -> Optional[dict]:
-    """The newest TestSetRanker's metrics, with ``topk_test_path``."""
-    found = _latest_metrics(config, Rankings.TYPE_NAME, test_set_ranker.METRICS_FILE)
-    return found and {"retrieval": found[1], "topk_test_path": test_set_ranker.topk_path(found[0])}
+    """The newest SplitRanker's ``topk_test_path``, and as ``retrieval`` the RetrievalEvaluator's
+    ``users``, HR/NDCG/MRR@K, with the lists' ``top_k``; None before both have run."""
+    rankings, figures = latest_artifact(config, Rankings.TYPE_NAME), overall_figures(config, RETRIEVAL_MODEL)
+    if rankings is None or figures is None:
+        return None
+    accuracy = {name: value for name, value in figures.items() if name.split("@")[0] in ACCURACY_NAMES}
+    return {"retrieval": {"users": int(figures["example_count"]),
+                          "top_k": rankings.custom_properties[split_ranker.TOP_K_PROPERTY].int_value, **accuracy},
+            "topk_test_path": split_ranker.topk_path(rankings.uri)}
 
 
 def latest_explanations(config: Run) -> Optional[dict]:
-    """The newest TestSetExplainer's metrics (generator and baselines), with ``explanations_test_path``."""
-    found = _latest_metrics(config, Explanations.TYPE_NAME, test_set_explainer.METRICS_FILE)
-    return found and {"explanations": found[1],
-                      "explanations_test_path": test_set_explainer.explanations_path(found[0])}
+    """The newest SplitExplainer's ``explanations_test_path``, and as ``explanations`` the
+    GeneratorEvaluator's ``users`` and text quality of the generator and of each baseline."""
+    explanations = latest_artifact(config, Explanations.TYPE_NAME)
+    figures = overall_figures(config, GENERATOR_MODEL)
+    if explanations is None or figures is None:
+        return None
+
+    def quality(explainer: str = "") -> dict:
+        return {**{name: figures[text_metric_name(name, explainer)] for name in TEXT_NAMES},
+                PAIRS: int(figures[text_metric_name(PAIRS, explainer)])}
+
+    return {"explanations": {"users": int(figures["example_count"]), GENERATOR_MODEL: quality(),
+                             **{baseline: quality(baseline) for baseline in BASELINES}},
+            "explanations_test_path": split_explainer.explanations_path(explanations.uri)}

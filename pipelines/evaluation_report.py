@@ -18,7 +18,7 @@ from google.protobuf import json_format
 
 from components.evaluation.config import BASELINE
 from pipelines.recgen_pipeline import GENERATOR_MODEL, RETRIEVAL_MODEL, PipelineConfig
-from recgen.contracts.run_root import latest_artifact
+from recgen.contracts.run_root import Run, latest_artifact
 
 OVERALL = "overall"
 COMPONENTS = {RETRIEVAL_MODEL: ("RetrievalEvaluator", "RetrievalPusher"),
@@ -79,6 +79,12 @@ def model_evaluation(config: PipelineConfig, model_name: str) -> Optional[dict]:
             "pushed_destination": pushed_properties.get("pushed_destination"),
             "failed_thresholds": failed_thresholds(evaluation.uri),
             "slices": slices}
+
+
+def overall_figures(config: Run, model_name: str) -> Optional[Dict[str, float]]:
+    """The candidate's overall-slice figures from the model's newest Evaluator output, or None."""
+    evaluation = latest_artifact(config, "ModelEvaluation", producer=COMPONENTS[model_name][0])
+    return evaluation and read_slices(evaluation.uri).get(OVERALL, {}).get("candidate")
 
 
 def latest_evaluations(config: PipelineConfig) -> Dict[str, Optional[dict]]:

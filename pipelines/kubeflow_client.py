@@ -16,33 +16,11 @@ import logging
 import warnings
 from typing import Dict, List
 
-from croniter import croniter
-
+from pipelines.cron import seconds_first
 from recgen.data import DataError
-
-# KFP's scheduler reads cron with a seconds field first (robfig/cron): second minute hour
-# day-of-month month day-of-week. croniter reads seconds as an optional last field, so an
-# expression is checked by croniter with its seconds field moved to the end.
-CRON_FIELDS = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
-
 
 class KubeflowError(DataError):
     """A bad argument or a failed KFP request; the ``recgen`` command reports it and exits 1."""
-
-
-def check_cron(expression: str) -> str:
-    """``expression`` if it is a 6-field KFP cron expression; KubeflowError saying why not."""
-    fields = expression.split()
-    if len(fields) == 5:
-        raise KubeflowError(f"cron {expression!r} has 5 fields; KFP's cron has 6, seconds first "
-                            f"(e.g. '0 {expression}')")
-    if len(fields) != len(CRON_FIELDS):
-        raise KubeflowError(f"cron {expression!r} has {len(fields)} fields; KFP's cron has 6: "
-                            + " ".join(CRON_FIELDS))
-    if not croniter.is_valid(" ".join(fields[1:] + fields[:1])):
-        raise KubeflowError(f"cron {expression!r} is not a cron expression: "
-                            f"{' '.join(CRON_FIELDS)}, each a value, a range, a list, '*' or a step")
-    return expression
 
 
 _PARSERS = {"STRING": str, "NUMBER_INTEGER": int, "NUMBER_DOUBLE": float, "BOOLEAN": json.loads,
@@ -108,9 +86,9 @@ class Pipelines:
 
     def schedule(self, package_path: str, parameters: Dict[str, object], experiment: str, job_name: str,
                  cron: str) -> str:
-        """Creates a recurring run on ``cron`` (6 fields, seconds first) that skips missed slots
-        instead of catching up, one run at a time; returns its id."""
-        check_cron(cron)
+        """Creates a recurring run on ``cron`` (``pipelines/cron.py``; sent to KFP as six fields,
+        seconds first) that skips missed slots instead of catching up, one run at a time; returns its id."""
+        cron = seconds_first(cron)
         with self._errors():
             experiment_id = self._client.create_experiment(name=experiment).experiment_id
             return self._client.create_recurring_run(

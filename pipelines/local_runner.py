@@ -16,7 +16,8 @@ from absl import logging as absl_logging
 from tfx import v1 as tfx
 
 from pipelines.recgen_pipeline import PipelineConfig, create_pipeline
-from recgen.progress import say
+
+logger = logging.getLogger(__name__)
 
 # Warnings TFX 1.16 logs on every run that change nothing: input resolution's, Transform's
 # (TFT initialises its vocabulary tables inside the traced preprocessing_fn), and the
@@ -45,10 +46,10 @@ class ComponentProgress(logging.Handler):
         step = f"[{self._position.get(component, '?')}/{self._total}] {component}"
         if state == "running":
             self._started[component] = time.monotonic()
-            say(f"{step} ...")
+            logger.info(f"{step} ...")
         else:
             self.finished.append(component)
-            say(f"{step} done in {time.monotonic() - self._started.get(component, time.monotonic()):.1f} s")
+            logger.info(f"{step} done in {time.monotonic() - self._started.get(component, time.monotonic()):.1f} s")
 
 
 @contextlib.contextmanager
@@ -85,9 +86,9 @@ def run_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     pipeline = create_pipeline(
         config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
     log_path = os.path.join(config.root, "logs", "pipeline.log")
-    say(f"running {len(pipeline.components)} components; full log in {log_path}")
+    logger.info(f"running {len(pipeline.components)} components; full log in {log_path}")
     started = time.monotonic()
     with _component_logging([component.id for component in pipeline.components], log_path):
         tfx.orchestration.LocalDagRunner().run(pipeline)
-    say(f"pipeline finished in {time.monotonic() - started:.1f} s; artifacts under {config.pipeline_root}")
+    logger.info(f"pipeline finished in {time.monotonic() - started:.1f} s; artifacts under {config.pipeline_root}")
     return pipeline

@@ -5,11 +5,12 @@ RecGenExampleGen -> StatisticsGen -> ImportSchemaGen (curated schema) -> Example
 
 * retrieval: TextEncoderGen (item-text encoder), Transform (trainer/preprocessing.py),
   RetrievalTrainer (warm-started from the latest blessed model when there is one),
-  TestSetRanker (top-100 lists of the test split and their accuracy), RetrievalEvaluator
-  (TFMA against the latest blessed retrieval model) and RetrievalPusher;
+  SplitRanker (top-100 lists of the test split), RetrievalEvaluator (TFMA: the test split's
+  metrics, against the latest blessed retrieval model) and RetrievalPusher;
 * explanations: GeneratorTransform (review keywords, trainer/generator/preprocessing.py),
-  GeneratorTrainer (keras-hub causal LM), TestSetExplainer (test-split explanations,
-  text quality next to two baselines), GeneratorEvaluator and GeneratorPusher.
+  GeneratorTrainer (keras-hub causal LM), SplitExplainer (test-split explanations and two
+  baselines' texts), GeneratorEvaluator (TFMA: text quality of the generator and of the
+  baselines) and GeneratorPusher.
 
 Each branch's Pusher writes a blessed model as the next version of ``retrieval`` or
 ``generator`` under ``serving_base`` (a TF Serving model base).
@@ -39,12 +40,11 @@ from components.evaluation.config import EvaluationConfig, generator_eval_config
 from components.evaluation.evaluator import RecGenEvaluator
 from components.example_gen.component import RecGenExampleGen
 from components.model_base_pusher import ModelBasePusher
-from components.test_set_explainer import TestSetExplainer
-from components.test_set_ranker import TestSetRanker
+from components.split_explainer import SplitExplainer
+from components.split_ranker import SplitRanker
 from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
 from recgen.contracts import features as F
-from recgen.contracts.features import DEFAULT_HISTORY_LENGTH
 from recgen.contracts.run_root import RunRoot
 from recgen.contracts.signatures import EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, RECOMMEND_SIGNATURE
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION, DataError
@@ -70,12 +70,11 @@ class PipelineConfig:
     data_path: StrOrParameter
     root: str
     data_format: Optional[str] = None
-    history_length: int = DEFAULT_HISTORY_LENGTH
     max_malformed_fraction: float = DEFAULT_MAX_MALFORMED_FRACTION
     schema_path: str = SCHEMA_PATH
     beam_pipeline_args: List[str] = dataclasses.field(default_factory=list)
     pipeline_name: str = PIPELINE_NAME
-    retrieval: RetrievalConfig = RetrievalConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()  # its history_length is ExampleGen's too
     generator: GeneratorConfig = GeneratorConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     serving_base: Optional[StrOrParameter] = None  # default: <root>/serving
@@ -126,6 +125,8 @@ class PipelineConfig:
     @classmethod
     def from_json(cls, text: str) -> "PipelineConfig":
         fields = json.loads(text)
+        if "history_length" in fields:  # settings saved before RetrievalConfig owned it
+            fields.setdefault("retrieval", {})["history_length"] = fields.pop("history_length")
         fields.update({name: config_class(**fields[name]) for name, config_class in _NESTED_CONFIGS.items()
                        if name in fields})
         return cls(**fields)
@@ -137,7 +138,7 @@ _NESTED_CONFIGS = {"retrieval": RetrievalConfig, "generator": GeneratorConfig, "
 def create_components(config: PipelineConfig) -> list:
     example_gen = RecGenExampleGen(
         data_path=_absolute(config.data_path), data_format=config.data_format,
-        history_length=config.history_length, max_malformed_fraction=config.max_malformed_fraction,
+        history_length=config.retrieval.history_length, max_malformed_fraction=config.max_malformed_fraction,
         event_spans=_absolute(config.event_spans))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.abspath(config.schema_path))
@@ -172,7 +173,7 @@ def create_retrieval_components(config: PipelineConfig, example_gen, schema_gen,
         text_encoder=text_encoder_gen.outputs["text_encoder"],
         base_model=latest_blessed_model.outputs["model"], config=config.retrieval,
         train_steps=config.train_steps)
-    ranker = TestSetRanker(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
+    ranker = SplitRanker(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
     evaluator = RecGenEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=latest_blessed_model.outputs["model"], item_catalog=example_gen.outputs["item_catalog"],
@@ -210,13 +211,13 @@ def create_generator_components(config: PipelineConfig, example_gen, schema_gen,
         examples=example_gen.outputs["examples"], transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"], item_catalog=example_gen.outputs["item_catalog"],
         config=config.generator, train_steps=config.train_steps)
-    explainer = TestSetExplainer(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
+    explainer = SplitExplainer(examples=example_gen.outputs["examples"], model=trainer.outputs["model"])
     latest_blessed_model = latest_blessed("GeneratorTrainer", "GeneratorEvaluator")
     evaluator = RecGenEvaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
-        baseline_model=latest_blessed_model.outputs["model"], eval_config=generator_eval_config(config.evaluation),
-        example_splits=[config.evaluation.split], thresholds=config.evaluation_thresholds,
-        thresholds_model=GENERATOR_MODEL).with_id("GeneratorEvaluator")
+        baseline_model=latest_blessed_model.outputs["model"], explanations=explainer.outputs["explanations"],
+        eval_config=generator_eval_config(config.evaluation), example_splits=[config.evaluation.split],
+        thresholds=config.evaluation_thresholds, thresholds_model=GENERATOR_MODEL).with_id("GeneratorEvaluator")
     pusher = ModelBasePusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=GENERATOR_MODEL,

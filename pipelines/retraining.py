@@ -26,14 +26,15 @@ import dataclasses
 import datetime
 import fcntl
 import json
+import logging
 import os
 import time
-import traceback
 from typing import Dict, Iterator, List, Optional
 
 from recgen.contracts.event_spans import SpanEvent, list_spans, next_sequence, write_span
 from recgen.data.canonical import DataError
-from recgen.progress import say
+
+logger = logging.getLogger(__name__)
 
 RETRAINING_DIR = "retraining"
 CYCLE_LOG = "cycles.jsonl"
@@ -192,15 +193,15 @@ def run_cycle(root: str, store_url: Optional[str] = None, changes: CycleChanges 
                 outcome.status = NO_NEW_EVENTS
             else:
                 outcome.span, outcome.new_events = span.number, span.events
-                say(f"retraining: span {span.number} holds {span.events:,} new events; "
-                    f"{len(list_spans(config.event_spans))} span(s) in all")
+                logger.info(f"retraining: span {span.number} holds {span.events:,} new events; "
+                            f"{len(list_spans(config.event_spans))} span(s) in all")
                 _train(config, outcome)
     except CycleBusy as error:
         outcome.status, outcome.error = BUSY, str(error)
     except Exception as error:  # a failed cycle is an outcome to log, not the end of a schedule
         outcome.status, outcome.error = FAILED, f"{type(error).__name__}: {error}"
         if not isinstance(error, DataError):  # a DataError's message says it all
-            say(traceback.format_exc())
+            logger.debug("the cycle's traceback", exc_info=True)
     outcome.seconds = round(time.monotonic() - started, 1)
     log_outcome(root, outcome)
     return outcome

@@ -14,7 +14,7 @@ import os
 import tensorflow as tf
 
 from components.artifacts import ItemCatalog
-from components.test_set_ranker import recommend_for, split_requests
+from components.split_ranker import recommend_for, split_requests
 from pipelines.recgen_pipeline import PipelineConfig
 from recgen.contracts import features as F
 from recgen.contracts.loaded_signature import LoadedSignature

@@ -12,27 +12,31 @@
                         (recgen/retrain_cli.py)
     recgen kubeflow compile|submit|schedule ... (recgen/kubeflow_cli.py)
 
-Errors in the input (a missing path, an unknown format, too many malformed rows,
-data anomalies) end the command with exit status 1 and a message naming the cause.
+``recgen --log-level DEBUG|INFO|WARNING|ERROR COMMAND ...`` sets what RecGen logs on stderr
+(default INFO: the progress lines). Errors in the input (a missing path, an unknown format,
+too many malformed rows, data anomalies, a bad option) and any other error end the command
+with exit status 1 and one line on stderr naming the cause, never a traceback.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import List, Optional
 
-from recgen.config_options import changed_config
+from recgen.config_options import apply_changes, changed_config
 from recgen.data import FORMATS, DataError, open_source
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 from recgen.kubeflow_cli import add_kubeflow_commands
-from recgen.progress import say
+from recgen.progress import LOG_LEVELS, configure_logging, log_level
 from recgen.retrain_cli import add_retraining_commands
 from recgen.serve_cli import add_serving_commands
 
 DEFAULT_SYNTHETIC = SyntheticConfig()
+logger = logging.getLogger(__name__)
 
 
 def _inspect(args) -> int:
@@ -142,15 +146,19 @@ def _pipeline_report(args) -> int:
 def pipeline_config(args, data: str):
     """The ``PipelineConfig`` that ``recgen pipeline run``'s arguments ask for, over ``data``."""
     from pipelines.recgen_pipeline import PipelineConfig
-    from trainer.config import RetrievalConfig
-    from trainer.generator.config import GeneratorConfig
+    from trainer import config as retrieval_config
+    from trainer.generator import config as generator_config
 
+    retrieval = changed_config(retrieval_config.RetrievalConfig(), "--retrieval-config", args.retrieval_config,
+                               retrieval_config.PRESETS)
+    if args.history_length is not None:
+        retrieval = apply_changes(retrieval, "--history-length", str(args.history_length),
+                                  {"history_length": args.history_length})
     return PipelineConfig(data_path=os.path.abspath(data), root=args.root, data_format=args.format,
-                          history_length=args.history_length,
                           max_malformed_fraction=args.max_malformed_fraction,
-                          beam_pipeline_args=args.beam_arg,
-                          retrieval=changed_config(RetrievalConfig(), "--retrieval-config", args.retrieval_config),
-                          generator=changed_config(GeneratorConfig(), "--generator-config", args.generator_config),
+                          beam_pipeline_args=args.beam_arg, retrieval=retrieval,
+                          generator=changed_config(generator_config.GeneratorConfig(), "--generator-config",
+                                                   args.generator_config, generator_config.PRESETS),
                           train_steps=args.train_steps, explain=not args.no_explanations)
 
 
@@ -160,7 +168,7 @@ def _pipeline_run(args) -> int:
     data = args.data
     if data is None:
         data = os.path.join(args.root, "synthetic-data")
-        say(f"no --data given: generating the synthetic default into {data}")
+        logger.info(f"no --data given: generating the synthetic default into {data}")
         write_generic_csv(DEFAULT_SYNTHETIC, data, show_progress=True)
     open_source(data, args.format)  # fail at once on a missing path or an unknown format
     config = pipeline_config(args, data)
@@ -175,6 +183,9 @@ def _pipeline_run(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recgen", description=__doc__.split("\n")[0])
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default=log_level(),
+                        help="least severe messages to print on stderr; WARNING hides the progress lines "
+                             f"(default {log_level()}, or $RECGEN_LOG_LEVEL)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="inspect or generate data").add_subparsers(
@@ -199,16 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="data file or folder (default: generate the synthetic data set)")
     run.add_argument("--format", choices=sorted(FORMATS), help="default: detected")
     run.add_argument("--root", required=True, help="folder for artifacts and the metadata store")
-    run.add_argument("--history-length", type=int, default=50)
+    run.add_argument("--history-length", type=int,
+                     help="history items per example and read by the query tower (RetrievalConfig.history_length, "
+                          "default 50)")
     run.add_argument("--max-malformed-fraction", type=float, default=DEFAULT_MAX_MALFORMED_FRACTION)
     run.add_argument("--beam-arg", action="append", default=[],
                      help="a Beam pipeline argument, repeatable (e.g. --beam-arg=--runner=FlinkRunner)")
-    run.add_argument("--retrieval-config", metavar="JSON",
-                     help="retrieval model settings to change, inline JSON or a JSON file "
-                          "(fields of trainer/config.py RetrievalConfig), e.g. '{\"max_epochs\": 5}'")
-    run.add_argument("--generator-config", metavar="JSON",
-                     help="explanation generator settings to change, inline JSON or a JSON file "
-                          "(fields of trainer/generator/config.py GeneratorConfig), e.g. '{\"num_layers\": 1}'")
+    run.add_argument("--retrieval-config", metavar="PRESET|JSON",
+                     help="retrieval model settings to change: a preset (PRESETS in trainer/config.py), "
+                          "inline JSON or a JSON file (fields of RetrievalConfig), e.g. '{\"max_epochs\": 5}'")
+    run.add_argument("--generator-config", metavar="PRESET|JSON",
+                     help="explanation generator settings to change: a preset (PRESETS in "
+                          "trainer/generator/config.py), inline JSON or a JSON file (fields of GeneratorConfig), e.g. '{\"num_layers\": 1}'")
     run.add_argument("--train-steps", type=int, help="train both models for this many steps instead of epochs")
     run.add_argument("--no-explanations", action="store_true",
                      help="leave out the explanation generator (for data without review text or tags)")
@@ -225,13 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     from absl import logging as absl_logging
     absl_logging.set_verbosity(absl_logging.WARNING)
     try:
         return args.handler(args)
-    except DataError as error:
+    except (DataError, OSError) as error:  # input or an option RecGen cannot use; a file or port
         print(f"recgen: error: {error}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("recgen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 -- anything else ends in one line too
+        logger.debug("recgen: the traceback of the error below", exc_info=True)
+        print(f"recgen: error: {type(error).__name__}: {error} "
+              "(`recgen --log-level DEBUG ...` shows the traceback)", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 Review = Tuple[str, str, Optional[str]]
 Query = Tuple[str, str]
+ITEM_MOST_FREQUENT, SIMILAR_USER = "item_most_frequent", "similar_user"
+BASELINES = (ITEM_MOST_FREQUENT, SIMILAR_USER)  # the names their figures are reported under
 
 
 def _summarized(train_reviews: Iterable[Review]) -> List[Tuple[str, str, str]]:

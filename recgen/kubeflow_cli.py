@@ -2,7 +2,7 @@
 
     recgen kubeflow compile --out FILE.yaml [pipeline options]
     recgen kubeflow submit --host URL [pipeline options] [--experiment E] [--run-name N] [--param NAME=VALUE ...]
-    recgen kubeflow schedule --host URL --cron 'S M H DOM MON DOW' [pipeline options] [--job-name N] ...
+    recgen kubeflow schedule --host URL --cron 'M H DOM MON DOW' [pipeline options] [--job-name N] ...
 
 ``compile`` writes the pipeline package (``pipelines/kubeflow_runner.py``); ``submit`` and ``schedule``
 compile the same package into a temporary file and send that file through ``kfp.Client``.
@@ -65,8 +65,8 @@ def _submit(args) -> int:
 
 
 def _schedule(args) -> int:
-    from pipelines.kubeflow_client import check_cron
-    check_cron(args.cron)  # before connecting and compiling
+    from pipelines.cron import seconds_first
+    seconds_first(args.cron)  # before connecting and compiling
     return _send(args, lambda pipelines, package, parameters: f"created recurring run on '{args.cron}': "
                  + pipelines.schedule(package, parameters, args.experiment, args.job_name, args.cron))
 
@@ -118,6 +118,6 @@ def add_kubeflow_commands(commands) -> None:
     _pipeline_options(schedule)
     _run_options(schedule, "--job-name", "recgen-retraining")
     schedule.add_argument("--cron", required=True, metavar="EXPR",
-                          help="KFP cron: 6 fields, seconds first (second minute hour day-of-month month "
-                               "day-of-week), e.g. '0 0 3 * * *' for 03:00 daily; missed runs are not caught up")
+                          help="five cron fields (e.g. '0 3 * * *' for 03:00 daily), or six with seconds "
+                               "first as KFP reads them; missed runs are not caught up")
     schedule.set_defaults(handler=_schedule)

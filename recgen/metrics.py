@@ -1,4 +1,5 @@
-"""Ranking metrics exactly as docs/evaluation.md define them.
+"""Ranking metrics exactly as docs/evaluation.md define them, for everything that scores ranks:
+the Trainer's early stopping, the Evaluator's ``TopKAccuracy`` and ``benchmarks/``.
 
 Ranks are 1-based over the whole catalog with the user's history excluded; ties in
 score are broken by catalog position (catalogs are sorted by item id), never in the
@@ -15,7 +16,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, Sequence
 
 import numpy as np
 
@@ -37,20 +38,31 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray, excluded: Sequence[np.
     return np.where(repeated, np.inf, above + tied_before + 1)
 
 
+def rank_in_list(items: Sequence[str], target: str) -> float:
+    """1-based rank of ``target`` in one top-K list, ``inf`` when absent."""
+    items = list(items)
+    return float(items.index(target) + 1) if target in items else np.inf
+
+
 def ranks_in_lists(lists: Iterable[Sequence[str]], targets: Iterable[str]) -> np.ndarray:
-    """1-based rank of each target in its top-K list, ``inf`` when absent."""
-    ranks: List[float] = []
-    for items, target in zip(lists, targets):
-        items = list(items)
-        ranks.append(items.index(target) + 1 if target in items else np.inf)
-    return np.asarray(ranks, dtype=np.float64)
+    """``rank_in_list`` of each target in its top-K list."""
+    return np.asarray([rank_in_list(items, target) for items, target in zip(lists, targets)], dtype=np.float64)
+
+
+def gains_at_k(ranks: np.ndarray, k: int) -> Dict[str, np.ndarray]:
+    """Each user's HR@K, NDCG@K and MRR@K term (0 for a rank beyond K): the one place the formulas live.
+
+    >>> gains_at_k(np.array([1, 3, 20]), 10)["ndcg@10"].tolist()
+    [1.0, 0.5, 0.0]
+    """
+    ranks = np.asarray(ranks, dtype=np.float64)
+    hit = ranks <= k
+    safe = np.where(hit, ranks, 1.0)
+    return {f"hr@{k}": hit.astype(np.float64),
+            f"ndcg@{k}": np.where(hit, 1.0 / np.log2(safe + 1.0), 0.0),
+            f"mrr@{k}": np.where(hit, 1.0 / safe, 0.0)}
 
 
 def accuracy_at_k(ranks: np.ndarray, k: int) -> Dict[str, float]:
     """HR@K, NDCG@K and MRR@K averaged over users (one target each)."""
-    ranks = np.asarray(ranks, dtype=np.float64)
-    hit = ranks <= k
-    safe = np.where(hit, ranks, 1.0)
-    return {f"hr@{k}": float(hit.mean()),
-            f"ndcg@{k}": float(np.where(hit, 1.0 / np.log2(safe + 1.0), 0.0).mean()),
-            f"mrr@{k}": float(np.where(hit, 1.0 / safe, 0.0).mean())}
+    return {name: float(values.mean()) for name, values in gains_at_k(ranks, k).items()}

@@ -8,15 +8,16 @@
 ``serve`` starts the TF-Serving-compatible model server on ``DIR/serving`` (unless
 ``--model-server`` names one already running, e.g. stock TF Serving) and the recommendation
 service in front of it, seeded with the histories of the latest run under ``DIR``;
-``--workers N`` runs N such processes on the same ports (``serving/workers.py``). The other
+``--workers N`` runs N such processes on the same ports (``serving/workers.py``); each starts its
+servers with ``serving/server_stack.py``, from ``stack_options(args)``. The other
 commands are thin gRPC clients of the service. A token (``--token`` or ``RECGEN_TOKEN``) makes
 the service refuse writes without it, and makes the clients send it.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
+import logging
 import os
 import re
 import subprocess
@@ -24,6 +25,8 @@ import sys
 import threading
 import time
 import uuid
+
+from recgen.contracts.errors import DataError
 
 DEFAULT_SERVICE = "127.0.0.1:8600"
 TOKEN_VARIABLE = "RECGEN_TOKEN"
@@ -37,78 +40,53 @@ ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 # the workers already keep every core busy (measured: retrieval at batch 1, 1.7 ms of CPU
 # single-threaded against 3.3-4.6 ms with the default pools on 2 cores).
 TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+logger = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass
-class RunningServers:
-    """What one serving process started: the model server (None with ``--model-server``), the
-    event store and the recommendation service."""
-    model_server: object
-    store: object
-    service: object
-
-    def stop(self) -> None:
-        self.service.stop()
-        if self.model_server:
-            self.model_server.stop()
-        self.store.close()
-
-
-def start_servers(args) -> RunningServers:
-    """Starts ``recgen serve``'s servers in this process (one worker's share with ``--workers``:
-    the ports are then shared with the other workers)."""
+def stack_options(args):
+    """The ``StackOptions`` (serving/server_stack.py) of ``recgen serve``'s arguments; with
+    ``--workers``, one worker's share (the workers then share the ports). DataError names a bad
+    batching parameters file."""
     from serving.batching import BatchingOptions
-    from serving.event_store import default_store_path, open_event_store
-    from serving.model_client import GrpcModelClient, InProcessModelClient
-    from serving.model_server import ModelServer, ModelServerOptions
-    from serving.recommendation_service import RecommendationServer, ServiceAddress
-    from serving.recommender import Recommender, RecommenderOptions
-
-    from recgen.data import DataError
-    shared = args.workers > 1
-    model_server = None
-    if args.model_server is None:
+    from serving.event_store import default_store_path
+    from serving.recommender import RecommenderOptions
+    from serving.server_stack import StackOptions
+    batching = None
+    if not (args.no_batching or args.model_server):
         try:
             batching = BatchingOptions.from_file(args.batching_parameters) if args.batching_parameters \
                 else BatchingOptions()
-            model_server = ModelServer(ModelServerOptions(
-                base_dir=os.path.join(args.root, "serving"), host=args.host, grpc_port=args.grpc_port,
-                rest_port=args.rest_port, batching=None if args.no_batching else batching,
-                reuse_port=shared)).start()
-        except ValueError as error:  # a bad batching file or models.config
+        except ValueError as error:
             raise DataError(str(error)) from None
-    store = open_event_store(args.store or default_store_path(args.root))
-    models = GrpcModelClient(args.model_server) if model_server is None \
-        else InProcessModelClient(model_server.manager)
-    recommender = Recommender(store, models,
-                              RecommenderOptions(token=args.token or os.environ.get(TOKEN_VARIABLE) or None))
-    service = RecommendationServer(recommender, ServiceAddress(
-        host=args.host, grpc_port=args.service_grpc_port, rest_port=args.service_rest_port,
-        reuse_port=shared)).start()
-    return RunningServers(model_server, store, service)
+    return StackOptions(
+        store=args.store or default_store_path(args.root), model_server=args.model_server,
+        model_base=None if args.model_server else os.path.join(args.root, "serving"), host=args.host,
+        model_ports=(args.grpc_port, args.rest_port), service_ports=(args.service_grpc_port, args.service_rest_port),
+        batching=batching,
+        recommender=RecommenderOptions(token=args.token or os.environ.get(TOKEN_VARIABLE) or None),
+        reuse_port=args.workers > 1)
 
 
 def _import_histories(args) -> None:
-    from recgen.progress import say
     from serving.event_store import default_store_path, open_event_store
     from serving.history_import import import_training_histories
     with contextlib.closing(open_event_store(args.store or default_store_path(args.root))) as store:
         imported = import_training_histories(store, args.root) if args.root else 0
-    say(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
+    logger.info(f"event store: {args.store or 'SQLite under ' + args.root}; {imported:,} training events imported")
 
 
 def _say_ready(host: str, model_ports, service_ports, note: str = "") -> None:
     """The lines saying where the servers listen; the last ends with READY (start_serve_process
     waits for it). ``model_ports``: None when the service uses another model server."""
-    from recgen.progress import say
     if model_ports:
-        say(f"model server: gRPC {host}:{model_ports[0]}, REST {host}:{model_ports[1]}")
-    say(f"recommendation service: gRPC {host}:{service_ports[0]}, REST {host}:{service_ports[1]}{note} {READY}")
+        logger.info(f"model server: gRPC {host}:{model_ports[0]}, REST {host}:{model_ports[1]}")
+    logger.info(f"recommendation service: gRPC {host}:{service_ports[0]}, "
+                f"REST {host}:{service_ports[1]}{note} {READY}")
 
 
 def _serve_in_workers(args) -> int:
     """``--workers N``: reserves the ports (port 0 becomes a free one), then runs N processes."""
-    from recgen.data import DataError
+    from serving.server_stack import start_stack
     from serving.workers import WorkerError, reserve_ports, run_workers
     names = ["service_grpc_port", "service_rest_port"] + ["grpc_port", "rest_port"] * (args.model_server is None)
     try:
@@ -124,7 +102,7 @@ def _serve_in_workers(args) -> int:
         _say_ready(args.host, (args.grpc_port, args.rest_port) if args.model_server is None else None,
                    (args.service_grpc_port, args.service_rest_port), f", {args.workers} workers")
     try:
-        return run_workers(args.workers, start_servers, args, ready)
+        return run_workers(args.workers, start_stack, stack_options(args), ready)
     except WorkerError as error:
         raise DataError(f"recgen serve: {error}") from None
     finally:
@@ -134,7 +112,7 @@ def _serve_in_workers(args) -> int:
 
 def _serve(args) -> int:
     os.environ[ONEDNN_VARIABLE] = "0"
-    from recgen.data import DataError
+    from serving.server_stack import start_stack
     from serving.workers import stop_on_signals
     if args.root is None and (args.model_server is None or args.store is None):
         raise DataError("serve needs --root, or both --model-server and --store")
@@ -144,16 +122,16 @@ def _serve(args) -> int:
     if args.workers > 1:
         return _serve_in_workers(args)
     try:
-        servers = start_servers(args)
-    except OSError as error:  # a port in use
+        stack = start_stack(stack_options(args))
+    except (OSError, ValueError) as error:  # a port in use, a bad models.config
         raise DataError(str(error)) from None
-    model_server = servers.model_server
+    model_server = stack.model_server
     _say_ready(args.host, (model_server.grpc_port, model_server.rest_port) if model_server else None,
-               (servers.service.grpc_port, servers.service.rest_port))
+               (stack.service.grpc_port, stack.service.rest_port))
     stopped = threading.Event()
     stop_on_signals(stopped)
     stopped.wait()
-    servers.stop()
+    stack.stop()
     return 0
 
 
@@ -191,7 +169,6 @@ def _stub(args):
 def _call(args, method: str, request, metadata=()):
     """The service's answer, retried while it is still starting (``--wait`` seconds)."""
     import grpc
-    from recgen.data import DataError
     give_up = time.monotonic() + args.wait
     while True:
         try:

@@ -10,6 +10,7 @@ Recommendation service:
     event_store.py (+ sqlite_event_store.py, redis_event_store.py) and history_import.py;
     model_client.py (calls the model server: over gRPC or in-process), mmr.py, limits.py ->
     recommender.py (the logic) -> recommendation_service.py (gRPC + REST; protos/).
+server_stack.py: the one place all of them are started together (``recgen serve``, the tests).
 Shared: errors.py, grpc_handlers.py, http_json.py, server_pair.py, tensors.py.
 Deployment: kubernetes/ (manifests for stock TF Serving, the service and Redis).
 """

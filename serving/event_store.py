@@ -28,11 +28,13 @@ Example (every method of ``EventStore``, on SQLite):
 import abc
 import itertools
 import os
+import sqlite3
 import threading
 import time
 import urllib.parse
 from typing import Callable, Dict, Hashable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
+from recgen.contracts.errors import DataError
 from recgen.contracts.events import StoredEvent
 
 T = TypeVar("T")
@@ -158,28 +160,47 @@ def default_store_path(root: str) -> str:
     return os.path.join(root, "serving-state", "events.db")
 
 
-def open_event_store(url: str, **options) -> EventStore:
-    """``sqlite:///abs/path/events.db`` or a file path: SQLite; ``redis://host:port/db``: Redis.
-    ``options`` go to the backend's constructor.
+def store_backend(url: str) -> Tuple[str, str]:
+    """``("sqlite", path)`` or ``("redis", url)``: the backend a store URL names, checked without
+    opening it; a DataError names a malformed or unsupported URL.
+
+    >>> store_backend("sqlite:///tmp/events.db"), store_backend("redis://cache:6379/0")
+    (('sqlite', '/tmp/events.db'), ('redis', 'redis://cache:6379/0'))
+    >>> store_backend("mysql://db/events")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    recgen.contracts.errors.DataError: unsupported event store URL 'mysql://db/events': use ...
     """
     if "://" not in url:
         if not url:
-            raise ValueError("event store URL is empty: give sqlite:///path/events.db, a path or redis://host:port/db")
-        from serving.sqlite_event_store import SQLiteEventStore
-        return SQLiteEventStore(url, **options)
+            raise DataError("event store URL is empty: give sqlite:///path/events.db, a path or redis://host:port/db")
+        return "sqlite", url
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "sqlite":
         if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
-            raise ValueError(f"malformed SQLite URL {url!r}: expected sqlite:///absolute/path/events.db")
-        from serving.sqlite_event_store import SQLiteEventStore
-        return SQLiteEventStore(parts.path, **options)
+            raise DataError(f"malformed SQLite URL {url!r}: expected sqlite:///absolute/path/events.db")
+        return "sqlite", parts.path
     if parts.scheme in ("redis", "rediss"):
         try:
             port_ok = parts.port is None or parts.port > 0
         except ValueError:
             port_ok = False
         if not parts.hostname or not port_ok or not (parts.path.strip("/") or "0").isdigit():
-            raise ValueError(f"malformed Redis URL {url!r}: expected redis://host:port/db (db a number)")
-        from serving.redis_event_store import RedisEventStore
-        return RedisEventStore(url, **options)
-    raise ValueError(f"unsupported event store URL {url!r}: use sqlite:///path/events.db or redis://host:port/db")
+            raise DataError(f"malformed Redis URL {url!r}: expected redis://host:port/db (db a number)")
+        return "redis", url
+    raise DataError(f"unsupported event store URL {url!r}: use sqlite:///path/events.db or redis://host:port/db")
+
+
+def open_event_store(url: str, **options) -> EventStore:
+    """``sqlite:///abs/path/events.db`` or a file path: SQLite; ``redis://host:port/db``: Redis
+    (``store_backend``). ``options`` go to the backend's constructor.
+    """
+    backend, target = store_backend(url)
+    if backend == "sqlite":
+        from serving.sqlite_event_store import SQLiteEventStore
+        try:
+            return SQLiteEventStore(target, **options)
+        except (OSError, sqlite3.Error) as error:  # e.g. a folder that cannot be created
+            raise DataError(f"event store {target}: {error}") from None
+    from serving.redis_event_store import RedisEventStore
+    return RedisEventStore(target, **options)

@@ -14,13 +14,14 @@ Example::
 from __future__ import annotations
 
 import functools
-import traceback
+import logging
 
 import grpc
 from google.protobuf import symbol_database
 
-from recgen.progress import say
 from serving.errors import ServingError
+
+logger = logging.getLogger(__name__)
 
 
 class Undecodable:
@@ -49,7 +50,7 @@ def _answering_errors(method):
         except ServingError as error:
             context.abort(error.code, error.message)
         except Exception as error:  # noqa: BLE001 -- the server stays up; the caller learns why
-            say(f"{method.__qualname__}: {traceback.format_exc()}")
+            logger.exception(f"{method.__qualname__}: unexpected error")
             context.abort(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}")
     return call
 

@@ -13,18 +13,19 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import threading
-import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
 import grpc
 
-from recgen.progress import say
 from serving.errors import ServingError, invalid
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -63,7 +64,7 @@ def _handler_class(routes: List[Route], max_body_bytes: int, name: str):
             except ServingError as error:
                 status, payload = error.http_status, {"error": error.message}
             except Exception as error:  # noqa: BLE001 -- the server stays up; the caller learns why
-                say(f"{name} REST: {traceback.format_exc()}")
+                logger.exception(f"{name} REST: unexpected error")
                 status, payload = 500, {"error": f"{type(error).__name__}: {error}"}
             self._send(status, payload)
 

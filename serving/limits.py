@@ -23,7 +23,7 @@ _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 class ServiceLimits:
     max_k: int = 100  # the retrieval model's recommend_examples returns 100 candidates
     max_recent_events: int = 50
-    history_length: int = 50  # events the model reads: the pipeline's history_length
+    default_history_page: int = 50  # GetHistory's events when the request sets no limit
     max_seen_items: int = 1000  # stored items excluded from a recommendation
     max_id_chars: int = 128
     max_event_type_chars: int = 32

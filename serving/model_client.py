@@ -25,9 +25,11 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 from recgen.contracts.signatures import (
     EXAMPLES_INPUT,
     EXPLAIN_SIGNATURE,
+    HISTORY_LENGTH_OUTPUT,
     ITEM_EMBEDDINGS_SIGNATURE,
     ITEM_IDS_INPUT,
     RECOMMEND_SIGNATURE,
+    SETTINGS_SIGNATURE,
     predict_request,
 )
 from serving.errors import ServingError
@@ -73,6 +75,7 @@ class ModelClient(abc.ABC):
         self.retrieval_model, self.generator_model = retrieval_model, generator_model
         self._cache_lock = threading.Lock()
         self._embeddings = _EmbeddingCache(version=None)
+        self._history_length: Optional[Tuple[int, int]] = None  # (retrieval version, its history length)
 
     @abc.abstractmethod
     def predict(self, model: str, signature: str, inputs: Dict[str, np.ndarray], timeout: float,
@@ -82,10 +85,23 @@ class ModelClient(abc.ABC):
     def close(self) -> None:
         """Releases the transport."""
 
+    def history_length(self, timeout: float) -> int:
+        """How many recent events the served retrieval model reads (its ``model_settings``),
+        asked once and again after ``recommend`` meets a new version."""
+        known = self._history_length
+        if known is None:
+            outputs, version = self.predict(self.retrieval_model, SETTINGS_SIGNATURE,
+                                            {EXAMPLES_INPUT: np.array([b""], dtype=object)}, timeout)
+            known = self._history_length = (version, int(outputs[HISTORY_LENGTH_OUTPUT][0]))
+        return known[1]
+
     def recommend(self, queries: Sequence[bytes], timeout: float) -> Tuple[np.ndarray, np.ndarray, int]:
         """Top item ids (bytes) and scores per query example, and the retrieval version."""
         outputs, version = self.predict(self.retrieval_model, RECOMMEND_SIGNATURE,
                                         {EXAMPLES_INPUT: np.array(queries, dtype=object)}, timeout)
+        known = self._history_length
+        if known is not None and known[0] != version:
+            self._history_length = None  # a new version: ask its settings before the next request
         return outputs["item_ids"], outputs["scores"], version
 
     def item_embeddings(self, item_ids: Sequence[bytes], version: int, timeout: float) -> np.ndarray:

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -23,10 +24,11 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from recgen.contracts.model_base import ModelBase
-from recgen.progress import say
 from serving.batching import Batcher, batch_key
 from serving.errors import not_found
 from serving.servable import ServedVersion, batch_dimension
+
+logger = logging.getLogger(__name__)
 
 AVAILABLE, END = "AVAILABLE", "END"
 
@@ -73,7 +75,7 @@ class ModelManager:
                 self._load(name, candidates[-1], os.path.join(model_dir, str(candidates[-1])))
 
     def _load(self, name: str, version: int, path: str) -> None:
-        say(f"model server: loading {name} version {version} from {path}")
+        logger.info(f"model server: loading {name} version {version} from {path}")
         started = time.monotonic()
         try:
             served = ServedVersion(name, version, path)
@@ -82,7 +84,7 @@ class ModelManager:
             # never empty: a status with an error is a failed load (refresh skips it, GetModelStatus
             # reports it), and some exceptions have no message
             reason = str(error) or repr(error)
-            say(f"model server: {name} version {version} failed to load: {reason}")
+            logger.error(f"model server: {name} version {version} failed to load: {reason}")
             self._history.setdefault(name, {})[version] = VersionStatus(version, END, reason)
             return
         with self._lock:
@@ -92,15 +94,15 @@ class ModelManager:
             statuses[version] = VersionStatus(version, AVAILABLE)
             if previous is not None:
                 statuses[previous.version] = VersionStatus(previous.version, END)
-        say(f"model server: serving {name} version {version} (loaded in {time.monotonic() - started:.1f} s, "
-            f"{warmed} warm-up requests replayed)")
+        logger.info(f"model server: serving {name} version {version} (loaded in {time.monotonic() - started:.1f} s, "
+                    f"{warmed} warm-up requests replayed)")
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
                 self.refresh()
             except Exception as error:  # noqa: BLE001 -- a bad models.config must not stop polling
-                say(f"model server: cannot read the model base {self.base.base_dir}: {error}")
+                logger.warning(f"model server: cannot read the model base {self.base.base_dir}: {error}")
 
     def served(self, name: str, version: Optional[int] = None) -> ServedVersion:
         """The version serving ``name`` (the one asked for, when ``version`` is given)."""

@@ -15,18 +15,20 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Optional
 
 from tensorflow.python.util import _pywrap_util_port
 
 from recgen.contracts.model_base import ModelBase
-from recgen.progress import say
 from serving.batching import Batcher, BatchingOptions
 from serving.grpc_handlers import add_service
 from serving.model_manager import ModelManager
 from serving.model_rest import model_routes
 from serving.prediction_service import MODEL_SERVICE, PREDICTION_SERVICE, ModelServicer, PredictionServicer
 from serving.server_pair import ServerPair
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -60,9 +62,9 @@ class ModelServer(ServerPair):
     def start(self) -> "ModelServer":
         """Loads the models, then listens; returns itself."""
         if _pywrap_util_port.IsMklEnabled():
-            say("model server: warning: oneDNN is on in this process; concurrent requests at different "
-                "batch sizes can crash TF 2.16's oneDNN kernels (set TF_ENABLE_ONEDNN_OPTS=0 before "
-                "TensorFlow is imported, as `recgen serve` does)")
+            logger.warning("model server: warning: oneDNN is on in this process; concurrent requests at different "
+                           "batch sizes can crash TF 2.16's oneDNN kernels (set TF_ENABLE_ONEDNN_OPTS=0 before "
+                           "TensorFlow is imported, as `recgen serve` does)")
         self.manager.start()
         self.listen(model_routes(self.manager))
         return self

@@ -1,6 +1,7 @@
 """The recommendation service's logic, independent of gRPC and REST: recommend, record, history.
 
-``Recommend`` reads the user's stored history, adds the request's events, asks the retrieval
+``Recommend`` reads the user's stored history (as many recent events as the served retrieval
+model reads, from its ``model_settings`` signature), adds the request's events, asks the retrieval
 model for its top 100 with everything the user has seen excluded, re-ranks for diversity
 (MMR over the model's item embeddings) and explains the first items with the generator. A user
 with no history at all gets the store's popular-and-recent list. Requests and responses are the
@@ -97,7 +98,7 @@ class Recommender:
         limits = self.options.limits
         limits.check_id("user_id", request.user_id)
         limits.check_range("limit", request.limit, 0, limits.max_history_page)
-        events = self.store.history(request.user_id, request.limit or limits.history_length)
+        events = self.store.history(request.user_id, request.limit or limits.default_history_page)
         return pb.GetHistoryResponse(events=[_event_message(event) for event in events])
 
     def recommend(self, request: pb.RecommendRequest, deadline: Deadline) -> pb.RecommendResponse:
@@ -114,8 +115,9 @@ class Recommender:
         limits.check_range("explain_count", request.explain_count, 0, limits.max_explain)
         explain_count = min(request.explain_count or options.default_explain_count, k) if request.explain else 0
 
-        stored = self.store.recent_items(request.user_id, limits.history_length, limits.max_seen_items)
-        history = self._history(stored.history, request, int(now))
+        history_length = self.models.history_length(deadline.remaining("model settings"))
+        stored = self.store.recent_items(request.user_id, history_length, limits.max_seen_items)
+        history = self._history(stored.history, request, int(now), history_length)
         response = pb.RecommendResponse(user_id=request.user_id, history_length=len(history))
         if not history:
             response.source = POPULAR_RECENT
@@ -136,9 +138,9 @@ class Recommender:
             self._explain(request.user_id, [item for item, _ in history], response, explain_count, deadline)
         return response
 
-    def _history(self, stored: List[tuple], request: pb.RecommendRequest, now: int) -> List[tuple]:
-        """(item id, timestamp) of stored and request-time events, oldest first, the latest ones only."""
-        limit = self.options.limits.history_length
+    @staticmethod
+    def _history(stored: List[tuple], request: pb.RecommendRequest, now: int, limit: int) -> List[tuple]:
+        """(item id, timestamp) of stored and request-time events, oldest first, the ``limit`` latest."""
         recent = [(e.item_id, e.timestamp or now) for e in request.recent_events]
         return sorted(stored + recent, key=lambda pair: pair[1])[-limit:]
 

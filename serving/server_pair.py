@@ -39,8 +39,12 @@ class ServerPair:
         except RuntimeError as error:  # grpc says only "Failed to bind"
             raise OSError(f"{self.name}: cannot listen on {self.host}:{self._ports[0]} (in use?): {error}") from None
         self.grpc.start()
-        self.rest = start_json_server(self.host, self._ports[1], routes, self.name, self._max_message_bytes,
-                                      self.reuse_port)
+        try:
+            self.rest = start_json_server(self.host, self._ports[1], routes, self.name, self._max_message_bytes,
+                                          self.reuse_port)
+        except OSError as error:
+            self.grpc.stop(grace=None)
+            raise OSError(f"{self.name}: cannot listen on {self.host}:{self._ports[1]}: {error.strerror}") from None
         self.rest_port = self.rest.server_address[1]
 
     @property

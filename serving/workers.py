@@ -20,6 +20,7 @@ Example::
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.connection
 import signal
@@ -27,7 +28,7 @@ import socket
 import threading
 from typing import Callable, List, Sequence
 
-from recgen.progress import say
+logger = logging.getLogger(__name__)
 
 READY, FAILED = "ready", "failed"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -142,8 +143,8 @@ def run_workers(count: int, start: Callable, args, on_ready: Callable[[], None])
                 dead = [process for process in processes if process.sentinel in ended]
                 for process in dead:
                     process.join()  # its sentinel is ready: it has exited, the exit code follows
-                say(f"recgen serve: {', '.join(f'{p.name} exited with code {p.exitcode}' for p in dead)}; "
-                    "stopping the other workers")
+                logger.error(f"recgen serve: {', '.join(f'{p.name} exited with code {p.exitcode}' for p in dead)}; "
+                             "stopping the other workers")
                 return 1
         return 0
     finally:

@@ -2,7 +2,7 @@
 base, and the recommendation service in front of it with a fresh SQLite store.
 
 A test module uses them by importing their names: ``from tests.serving_fixtures import
-model_server, service``.
+server_stack, model_server, service``.
 """
 from __future__ import annotations
 
@@ -38,32 +38,33 @@ def copy_model_base(config, destination) -> str:
 
 
 @pytest.fixture(scope="module")
-def model_server(synthetic_run, tmp_path_factory):
-    """RecGen's model server on loopback (any free ports) over a copy of the synthetic run's models."""
+def server_stack(synthetic_run, tmp_path_factory):
+    """RecGen's servers on loopback (any free ports; ``serving/server_stack.py``) over a copy of the
+    synthetic run's models and a fresh SQLite store. The service calls the model server over gRPC,
+    as it calls stock TF Serving."""
     from serving.batching import BatchingOptions
-    from serving.model_server import ModelServer, ModelServerOptions
+    from serving.recommender import RecommenderOptions
+    from serving.server_stack import StackOptions, start_stack
     config, _, _ = synthetic_run
-    base = copy_model_base(config, tmp_path_factory.mktemp("model-base"))
-    server = ModelServer(ModelServerOptions(base_dir=base, grpc_port=0, rest_port=0,
-                                            batching=BatchingOptions(batch_timeout_s=0.005))).start()
-    yield server
-    server.stop()
+    stack = start_stack(StackOptions(
+        store=str(tmp_path_factory.mktemp("store") / "events.db"),
+        model_base=copy_model_base(config, tmp_path_factory.mktemp("model-base")),
+        model_ports=(0, 0), service_ports=(0, 0), batching=BatchingOptions(batch_timeout_s=0.005),
+        recommender=RecommenderOptions(token="secret-token", default_diversity=0.0), models_over_grpc=True))
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture(scope="module")
-def service(synthetic_run, model_server, tmp_path_factory):
-    """The recommendation service over ``model_server``, its store seeded with the run's histories."""
-    from serving.event_store import open_event_store
+def model_server(server_stack):
+    """RecGen's model server of ``server_stack``."""
+    return server_stack.model_server
+
+
+@pytest.fixture(scope="module")
+def service(synthetic_run, server_stack):
+    """The recommendation service of ``server_stack``, its store seeded with the run's histories."""
     from serving.history_import import import_training_histories
-    from serving.model_client import GrpcModelClient
-    from serving.recommendation_service import RecommendationServer, ServiceAddress
-    from serving.recommender import Recommender, RecommenderOptions
     config, _, _ = synthetic_run
-    store = open_event_store(str(tmp_path_factory.mktemp("store") / "events.db"))
-    import_training_histories(store, config.root)
-    recommender = Recommender(store, GrpcModelClient(model_server.grpc_address),
-                              RecommenderOptions(token="secret-token", default_diversity=0.0))
-    server = RecommendationServer(recommender, ServiceAddress(grpc_port=0, rest_port=0)).start()
-    yield server
-    server.stop()
-    store.close()
+    import_training_histories(server_stack.store, config.root)
+    return server_stack.service

@@ -1,4 +1,4 @@
-"""The explanation branch of the pipeline: GeneratorTransform -> GeneratorTrainer -> TestSetExplainer.
+"""The explanation branch of the pipeline: GeneratorTransform -> GeneratorTrainer -> SplitExplainer -> GeneratorEvaluator.
 
 Runs on the shared synthetic run (``conftest.synthetic_run``, whose reviews depend on the
 user's persona and favourite category and on the item) and on the Amazon run (the dump
@@ -11,9 +11,11 @@ import pytest
 import tensorflow as tf
 
 from recgen.cli import main as recgen_main
+from components.evaluation import baseline_texts
+from components.evaluation.tfma_metrics import metric_names
 from recgen.contracts import features as F
 from recgen.contracts.loaded_signature import LoadedSignature
-from recgen.contracts.run_root import latest_artifact_uri
+from recgen.contracts.run_root import latest_artifact, latest_artifact_uri
 from recgen.contracts.serving_ops import check_servable
 from recgen.text_metrics import text_quality
 from tests.test_retrieval_pipeline import raw_examples, strings
@@ -44,14 +46,43 @@ def test_test_split_explanations_cover_every_test_user_and_score_as_the_report_s
     assert {(r["user_id"], r["item_id"]): r["reference"] for r in rows} == expected
     assert len(rows) == len(test) and all(set(r) == {"user_id", "item_id", "text", "reference"} for r in rows)
     assert all(r["text"].strip() for r in rows)
-    # The report's generator figures, recomputed here from the dumped file.
+    # The report's figures (the GeneratorEvaluator's), recomputed here from the dumped texts.
     scored = [r for r in rows if r["reference"]]
-    recomputed = text_quality([r["user_id"] for r in scored], [r["item_id"] for r in scored],
-                              [r["text"] for r in scored], [r["reference"] for r in scored])
+    score = lambda texts: text_quality([r["user_id"] for r in scored], [r["item_id"] for r in scored], texts,
+                                       [r["reference"] for r in scored])
     metrics = report["explanations"]
-    assert metrics["generator"] == pytest.approx(recomputed, abs=1e-9)
-    assert set(metrics) >= {"generator", "item_most_frequent", "similar_user"}
+    assert metrics["generator"] == pytest.approx(score([r["text"] for r in scored]), abs=1e-9)
+    baselines = baseline_texts.read(os.path.join(os.path.dirname(report["explanations_test_path"]),
+                                                 baseline_texts.FILE))
+    assert set(baselines) == set(expected)
+    for n, name in enumerate(("item_most_frequent", "similar_user")):
+        assert metrics[name] == pytest.approx(score([baselines[(r["user_id"], r["item_id"])][n] for r in scored]),
+                                              abs=1e-9), name
     assert metrics["item_most_frequent"]["personalization"] == 0.0   # one text per item, by definition
+
+
+def test_ranker_and_explainer_write_no_metrics_and_the_report_shows_the_evaluators(synthetic_run, capsys):
+    """The Evaluator is the one place test-split metrics are computed (docs/pipeline.md)."""
+    config, _, _ = synthetic_run
+    metric_like = set(metric_names("TopKAccuracy", (10, 50, 100)) + metric_names("ExplanationQuality")
+                      + ["users", "split"])
+    files = {"recgen.Rankings": {"topk_test.jsonl"}, "recgen.Explanations": {"explanations_test.jsonl",
+                                                                              baseline_texts.FILE}}
+    for type_name, expected_files in files.items():
+        artifact = latest_artifact(config, type_name)
+        assert set(os.listdir(artifact.uri)) == expected_files, type_name
+        assert not set(artifact.custom_properties) & metric_like, (type_name, list(artifact.custom_properties))
+    report = report_json(config, capsys)
+    evaluations = {name: report["evaluation"][name]["slices"]["overall"]["candidate"] for name in report["evaluation"]}
+    retrieval = evaluations["retrieval"]
+    assert report["retrieval"] == {"users": retrieval["example_count"], "top_k": 100,
+                                   **{name: retrieval[name] for name in metric_names("TopKAccuracy", (10, 50, 100))}}
+    generator = evaluations["generator"]
+    assert report["explanations"]["users"] == generator["example_count"]
+    for explainer in ("generator", "item_most_frequent", "similar_user"):
+        prefix = "" if explainer == "generator" else f"{explainer}/"
+        assert report["explanations"][explainer] == {name: generator[prefix + name]
+                                                     for name in metric_names("ExplanationQuality")}, explainer
 
 
 def test_exported_generator_uses_only_servable_ops(synthetic_generator):
@@ -122,8 +153,8 @@ def test_no_explanations_leaves_the_generator_branch_out(tmp_path):
     from pipelines.recgen_pipeline import PipelineConfig, create_components
     ids = lambda **fields: {c.id for c in create_components(PipelineConfig(data_path=str(tmp_path), root=str(tmp_path),
                                                                            **fields))}
-    branch = {"GeneratorTransform", "GeneratorTrainer", "TestSetExplainer"}
-    assert branch <= ids() and "TestSetRanker" in ids(explain=False)
+    branch = {"GeneratorTransform", "GeneratorTrainer", "SplitExplainer"}
+    assert branch <= ids() and "SplitRanker" in ids(explain=False)
     assert not branch & ids(explain=False)
 
 
@@ -144,9 +175,6 @@ def test_first_run_blesses_the_generator_against_floors_and_pushes_version_1(syn
     assert generator["blessed"] and generator["pushed"] and generator["pushed_version"] == 1
     assert not generator["has_baseline"]
     assert {"target_popularity=head", "target_popularity=tail"} <= set(generator["slices"])
-    tfma_figures = generator["slices"]["overall"]["candidate"]
-    assert {name: tfma_figures[name] for name in report["explanations"]["generator"] if name in tfma_figures} == \
-        pytest.approx({name: value for name, value in report["explanations"]["generator"].items()
-                       if name in tfma_figures}, abs=1e-9)  # TFMA and TestSetExplainer score the same texts
+    assert generator["slices"]["overall"]["candidate"]["bleu-1"] >= 1.0  # the floor it was blessed against
     assert tf.io.gfile.exists(os.path.join(config.model_base, "generator", "1", "assets.extra",
                                            "tf_serving_warmup_requests"))

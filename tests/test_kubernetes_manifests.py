@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
+from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
+
+# TF Serving's BatchingParameters (the fields, names and numbers of its session_bundle_config.proto,
+# which tensorflow-serving-api does not ship), as RecGen's model server reads them.
+from serving.protos.batching_parameters_pb2 import BatchingParameters
 
 FOLDER = Path(__file__).resolve().parents[1] / "serving" / "kubernetes"
 TF_SERVING_IMAGE = "tensorflow/serving:2.16.1-gpu"
@@ -108,32 +112,6 @@ def tf_config_map(objects, tf_serving):
     return objects[("ConfigMap", names[0])]
 
 
-def batching_parameters_class():
-    """``tensorflow.serving.BatchingParameters`` (servables/tensorflow/session_bundle_config.proto
-    at TF Serving 2.16.1), which tensorflow-serving-api does not ship: the same fields, names and
-    numbers, built here so the ConfigMap's text is parsed as TF Serving parses it."""
-    wrapper = {"Int64Value": wrappers_pb2.Int64Value, "StringValue": wrappers_pb2.StringValue,
-               "BoolValue": wrappers_pb2.BoolValue}
-    pool = descriptor_pool.DescriptorPool()
-    pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
-    file = descriptor_pb2.FileDescriptorProto(name="recgen_test_batching.proto", package="tensorflow.serving",
-                                              syntax="proto3", dependency=["google/protobuf/wrappers.proto"])
-    message = file.message_type.add(name="BatchingParameters")
-    field = descriptor_pb2.FieldDescriptorProto
-    for name, number, kind in [("max_batch_size", 1, "Int64Value"), ("batch_timeout_micros", 2, "Int64Value"),
-                               ("max_enqueued_batches", 3, "Int64Value"), ("num_batch_threads", 4, "Int64Value"),
-                               ("thread_pool_name", 5, "StringValue"),
-                               ("enable_large_batch_splitting", 8, "BoolValue"),
-                               ("max_execution_batch_size", 9, "Int64Value")]:
-        message.field.add(name=name, number=number, label=field.LABEL_OPTIONAL, type=field.TYPE_MESSAGE,
-                          type_name="." + wrapper[kind].DESCRIPTOR.full_name)
-    message.field.add(name="allowed_batch_sizes", number=6, label=field.LABEL_REPEATED, type=field.TYPE_INT64)
-    message.field.add(name="pad_variable_length_inputs", number=7, label=field.LABEL_OPTIONAL, type=field.TYPE_BOOL)
-    pool.Add(file)
-    return message_factory.MessageFactory(pool).GetPrototype(
-        pool.FindMessageTypeByName("tensorflow.serving.BatchingParameters"))
-
-
 # --- the files ---------------------------------------------------------------------------------
 
 def test_kustomization_lists_every_manifest_and_only_existing_files(documents):
@@ -227,7 +205,7 @@ def test_models_config_is_what_the_pusher_writes_for_a_serving_base_at_the_mount
 
 def test_batching_parameters_parse_with_gpu_sized_values(tf_flags, tf_config_map):
     text = tf_config_map["data"][posixpath.basename(tf_flags["batching_parameters_file"])]
-    parameters = text_format.Parse(text, batching_parameters_class()())
+    parameters = text_format.Parse(text, BatchingParameters())
     assert parameters.max_batch_size.value == 64
     assert parameters.batch_timeout_micros.value == 2000
     assert parameters.max_enqueued_batches.value == 100
@@ -239,7 +217,7 @@ def test_batching_parameters_parse_with_gpu_sized_values(tf_flags, tf_config_map
 
 def test_batching_parameters_parser_rejects_unknown_fields():
     with pytest.raises(text_format.ParseError):
-        text_format.Parse("max_batch_size { value: 64 }\nmax_batch_sizes { value: 1 }", batching_parameters_class()())
+        text_format.Parse("max_batch_size { value: 64 }\nmax_batch_sizes { value: 1 }", BatchingParameters())
 
 
 def test_probes_use_model_status_on_the_rest_port_and_the_grpc_port(tf_serving, tf_flags, tf_config_map):

@@ -23,7 +23,7 @@ from recgen.contracts.model_base import ModelBase
 from recgen.contracts.signatures import predict_request, query_example
 from serving.batching import Batcher, BatchingOptions
 from serving.errors import ServingError
-from tests.serving_fixtures import call_rest, model_server  # noqa: F401 (fixture)
+from tests.serving_fixtures import call_rest, model_server, server_stack  # noqa: F401 (fixtures)
 
 REQUEST = dict(user_id=np.array([b"user_000001"], dtype=object),
                history_item_ids=np.array([[b"item_000003", b"item_000010"]], dtype=object),

@@ -14,6 +14,7 @@ from recgen.contracts import features as F
 from recgen.contracts.run_root import latest_ingestion_report
 from recgen.data import DataAnomaliesError
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
+from trainer.config import RetrievalConfig
 
 pytestmark = pytest.mark.integration
 
@@ -57,8 +58,8 @@ def test_movielens_small_pipeline_splits_exactly_as_the_protocol_implies(moviele
 
 
 def test_amazon_pipeline_counts_and_keeps_review_text(amazon_instruments, tmp_path):
-    config = PipelineConfig(data_path=str(amazon_instruments), root=str(tmp_path), history_length=5,
-                            train=False)
+    config = PipelineConfig(data_path=str(amazon_instruments), root=str(tmp_path),
+                            retrieval=RetrievalConfig(history_length=5), train=False)
     run_pipeline(config)
     report = latest_ingestion_report(config)
     assert report["examples"] == {"train": 10261 - 2 * 1429, "eval": 1429, "test": 1429}

@@ -11,7 +11,7 @@ from recgen.contracts.signatures import explain_example
 from serving import recommender as recommender_module
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
-from tests.serving_fixtures import call_rest, model_server, service  # noqa: F401 (fixtures)
+from tests.serving_fixtures import call_rest, model_server, server_stack, service  # noqa: F401 (fixtures)
 
 TOKEN = (("authorization", "Bearer secret-token"),)
 

@@ -20,6 +20,7 @@ from recgen.cli import main as recgen_main
 from recgen.contracts import features as F
 from recgen.contracts.run_root import latest_artifact_uri, latest_ingestion_report
 from recgen.contracts.serving_ops import check_servable
+from recgen.contracts.signatures import HISTORY_LENGTH_OUTPUT, SETTINGS_SIGNATURE
 from recgen.metrics import accuracy_at_k, ranks_in_lists
 
 pytestmark = pytest.mark.integration
@@ -47,7 +48,14 @@ def recommend(model, history, k=10, exclude=(), user="user_000001", timestamp=2_
 def test_every_exported_graph_uses_only_ops_stock_tf_serving_has(synthetic_run):
     _, model_dir, model = synthetic_run
     check_servable(model_dir)
-    assert {"recommend", "serving_default", "query_embedding", "candidate_embedding"} <= set(model.signatures)
+    assert {"recommend", "serving_default", "query_embedding", "candidate_embedding",
+            SETTINGS_SIGNATURE} <= set(model.signatures)
+
+
+def test_the_export_carries_the_pipeline_configs_history_length(synthetic_run):
+    config, _, model = synthetic_run
+    settings = model.signatures[SETTINGS_SIGNATURE](examples=tf.constant([""]))
+    assert settings[HISTORY_LENGTH_OUTPUT].numpy().tolist() == [config.retrieval.history_length]
 
 
 def test_recommend_removes_history_and_exclusions_and_returns_k_sorted(synthetic_run):
@@ -268,8 +276,9 @@ def test_progress_log_has_every_component_finishing(synthetic_run):
     """The progress lines come from these log records; a reset absl level once silenced them."""
     config, _, _ = synthetic_run
     log = open(os.path.join(config.root, "logs", "pipeline.log"), encoding="utf-8").read()
-    for component in ("RecGenExampleGen", "TextEncoderGen", "Transform", "RetrievalTrainer", "TestSetRanker",
-                      "GeneratorTransform", "GeneratorTrainer", "TestSetExplainer"):
+    for component in ("RecGenExampleGen", "TextEncoderGen", "Transform", "RetrievalTrainer", "SplitRanker",
+                      "GeneratorTransform", "GeneratorTrainer", "SplitExplainer",
+                      "RetrievalEvaluator", "GeneratorEvaluator"):
         assert f"Component {component} is finished." in log
 
 

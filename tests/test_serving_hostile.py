@@ -11,7 +11,7 @@ from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 
 from recgen.contracts.signatures import predict_request
 from serving.protos import recommendation_pb2 as pb
-from tests.serving_fixtures import model_server, service  # noqa: F401 (fixtures)
+from tests.serving_fixtures import model_server, server_stack, service  # noqa: F401 (fixtures)
 
 ALLOWED_GRPC = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAUTHENTICATED,
                 grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.FAILED_PRECONDITION}

@@ -21,7 +21,8 @@ USER = "user_000001"
 # Every serving process (each worker too) imports these at start.
 SERVING_MODULES = ("recgen.serve_cli", "serving.history_import", "serving.model_server", "serving.model_client",
                    "serving.recommendation_service", "serving.recommender", "serving.event_store",
-                   "serving.workers", "recgen.contracts.run_root")  # the last: history import, at start
+                   "serving.workers", "serving.server_stack",
+                   "recgen.contracts.run_root")  # the last: history import, at start
 
 
 def test_a_serving_process_imports_neither_tfx_nor_beam():

@@ -12,7 +12,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from tfx.utils import proto_utils
 
-from components.evaluation import item_statistics
+from components.evaluation import baseline_texts, item_statistics
 from components.evaluation.config import (
     BASELINE,
     CANDIDATE,
@@ -20,7 +20,9 @@ from components.evaluation.config import (
     generator_eval_config,
     retrieval_eval_config,
 )
-from components.evaluation.evaluator import with_item_statistics
+from components.evaluation.evaluator import with_metric_config
+from recgen.metrics import accuracy_at_k
+from recgen.text_metrics import text_quality
 
 # user -> (target item, history length, top-3 list, scores); u3's last slot is excluded filler (-inf).
 LISTS = {"u1": ("a", 3, ["a", "b", "c"], [3.0, 2.0, 1.0]),
@@ -126,9 +128,9 @@ def retrieval_fixture(tmp_path_factory):
     statistics_path = root / "item_statistics.json"
     statistics_path.write_text(statistics.to_json())
     eval_config = tfma.EvalConfig()
-    proto_utils.json_to_proto(with_item_statistics(proto_utils.proto_to_json(
+    proto_utils.json_to_proto(with_metric_config(proto_utils.proto_to_json(
         retrieval_eval_config(EvaluationConfig(top_ks=(1, 3), retrieval_floors={"hr@3": 0.5}, retrieval_max_drops={}))),
-        str(statistics_path)), eval_config)
+        "TopKDiversity", item_statistics_path=str(statistics_path)), eval_config)
     model = _save(_FixedLists(LISTS), str(root / "candidate"),
                   {"serving_default": "serve", "slice_features": "slice_features"})
     return root, data, eval_config, model
@@ -143,6 +145,8 @@ def test_ranking_and_diversity_metrics_match_hand_computation(retrieval_fixture)
     assert overall["hr@1"] == pytest.approx(1 / 3) and overall["hr@3"] == pytest.approx(2 / 3)
     assert overall["ndcg@3"] == pytest.approx((1 + 1 / math.log2(4)) / 3)
     assert overall["mrr@3"] == pytest.approx((1 + 1 / 3) / 3)
+    assert {name: overall[name] for name in ("hr@3", "ndcg@3", "mrr@3")} == pytest.approx(
+        accuracy_at_k(np.array([1, 3, np.inf]), 3))  # the one formula, recgen/metrics.py
     # Top-1 lists a, b, a; top-3 lists abc, bdc, ab.
     assert overall["coverage@1"] == pytest.approx(2 / 4) and overall["coverage@3"] == pytest.approx(1.0)
     assert overall["gini@1"] == pytest.approx((-3 * 0 - 1 * 0 + 1 * 1 + 3 * 2) / (4 * 3))  # counts 0,0,1,2
@@ -166,8 +170,8 @@ def test_blessing_fails_when_worse_than_the_baseline_by_more_than_allowed(retrie
                               retrieval_max_drops={"hr@1": 0.1, "hr@3": 0.0})
     statistics_path = str(root / "item_statistics.json")
     eval_config = tfma.EvalConfig()
-    proto_utils.json_to_proto(with_item_statistics(proto_utils.proto_to_json(retrieval_eval_config(config)),
-                                                   statistics_path), eval_config)
+    proto_utils.json_to_proto(with_metric_config(proto_utils.proto_to_json(retrieval_eval_config(config)),
+                                                 "TopKDiversity", item_statistics_path=statistics_path), eval_config)
     metrics, validation = _analyse(eval_config, {CANDIDATE: model, BASELINE: baseline}, data, str(tmp_path / "out"))
     assert metrics[()][(CANDIDATE, "hr@1", True)] == pytest.approx(1 / 3 - 2 / 3)
     assert not validation.validation_ok
@@ -176,13 +180,27 @@ def test_blessing_fails_when_worse_than_the_baseline_by_more_than_allowed(retrie
     assert failed == {"hr@1"}  # hr@3 is equal (both 2/3), above its floor and within its drop
 
 
+def _generator_eval_config(baselines_path: str) -> tfma.EvalConfig:
+    """The pipeline's generator eval config with the baselines' texts where the executor puts them."""
+    eval_config = tfma.EvalConfig()
+    proto_utils.json_to_proto(with_metric_config(proto_utils.proto_to_json(generator_eval_config(EvaluationConfig())),
+                                                 "BaselineExplanationQuality", baselines_path=baselines_path),
+                              eval_config)
+    return eval_config
+
+
 def test_explanation_quality_metric_matches_hand_computation(tmp_path):
     data = _write_examples(str(tmp_path / "examples.tfrecord"),
                            [{"user_id": "u1", "item_id": "i1", "summary": "great strings"},
-                            {"user_id": "u2", "item_id": "i1", "summary": "nice strings"}])
-    model = _save(_FixedTexts({"u1": "great strings", "u2": "great strings"}), str(tmp_path / "generator"),
+                            {"user_id": "u2", "item_id": "i1", "summary": "nice strings"},
+                            {"user_id": "u3", "item_id": "i2", "summary": ""}])  # no reference: not scored
+    model = _save(_FixedTexts({"u1": "great strings", "u2": "great strings", "u3": "x"}), str(tmp_path / "generator"),
                   {"explain_examples": "explain", "slice_features": "slice_features"})
-    metrics, validation = _analyse(generator_eval_config(EvaluationConfig()), {CANDIDATE: model}, data,
+    baselines_path = str(tmp_path / baseline_texts.FILE)
+    baseline_texts.write(baselines_path, [("u1", "i1", {"item_most_frequent": "nice strings", "similar_user": "great"}),
+                                          ("u2", "i1", {"item_most_frequent": "nice strings", "similar_user": "nice"}),
+                                          ("u3", "i2", {"item_most_frequent": "x", "similar_user": "x"})])
+    metrics, validation = _analyse(_generator_eval_config(baselines_path), {CANDIDATE: model}, data,
                                    str(tmp_path / "out"))
     overall = {name: value for (_, name, _), value in metrics[()].items()}
     # Unigrams: 3 of 4 generated match (great, strings, strings; "great" only once in u2's reference).
@@ -190,9 +208,42 @@ def test_explanation_quality_metric_matches_hand_computation(tmp_path):
     assert overall["rouge-1"] == pytest.approx(75.0) and overall["rouge-l"] == pytest.approx(75.0)
     assert overall["distinct-1"] == pytest.approx(2 / 4) and overall["distinct-2"] == pytest.approx(1 / 2)
     assert overall["usr"] == 0.5 and overall["personalization"] == 0.0
+    assert overall["pairs"] == 2 and overall["example_count"] == 3
+    # item-most-frequent: "nice strings" for both; 3 of 4 unigrams match ("nice" not in u1's reference).
+    assert overall["item_most_frequent/bleu-1"] == pytest.approx(75.0)
+    assert overall["item_most_frequent/usr"] == 0.5 and overall["item_most_frequent/personalization"] == 0.0
+    # similar-user: "great", "nice": each the first word of its reference, shorter (brevity penalty).
+    assert overall["similar_user/rouge-1"] == pytest.approx(100 * 2 / 3)
+    assert overall["similar_user/personalization"] == 1.0 and overall["similar_user/pairs"] == 2
+    expected = text_quality(["u1", "u2"], ["i1", "i1"], ["great", "nice"], ["great strings", "nice strings"])
+    assert {name: overall[f"similar_user/{name}"] for name in expected} == pytest.approx(expected)
     head = {name: value for (_, name, _), value in metrics[(("target_popularity", "head"),)].items()}
     assert head["example_count"] == 1 and head["bleu-1"] == pytest.approx(100.0)  # u1's text is its reference
+    assert head["item_most_frequent/pairs"] == 1
     assert validation.validation_ok
+
+
+def test_baselines_text_quality_is_the_candidates_alone_without_a_difference(tmp_path):
+    """The baseline explainers' texts do not depend on the model: no baseline-model value, no diff."""
+    data = _write_examples(str(tmp_path / "examples.tfrecord"), [{"user_id": "u1", "item_id": "i1", "summary": "ok"}])
+    models = {role: _save(_FixedTexts({"u1": text}), str(tmp_path / role),
+                          {"explain_examples": "explain", "slice_features": "slice_features"})
+              for role, text in ((CANDIDATE, "ok"), (BASELINE, "fine"))}
+    baselines_path = str(tmp_path / baseline_texts.FILE)
+    baseline_texts.write(baselines_path, [("u1", "i1", {"item_most_frequent": "ok", "similar_user": "no"})])
+    metrics, _ = _analyse(_generator_eval_config(baselines_path), models, data, str(tmp_path / "out"))
+    baseline_keys = {key for key in metrics[()] if key[1].startswith("item_most_frequent/")}
+    assert baseline_keys and {(model, is_diff) for model, _, is_diff in baseline_keys} == {(CANDIDATE, False)}
+    assert metrics[()][(CANDIDATE, "item_most_frequent/bleu-1", False)] == pytest.approx(100.0)
+    assert metrics[()][(CANDIDATE, "bleu-1", True)] == pytest.approx(100.0)  # the model's own texts are diffed
+
+
+def test_baselines_text_quality_without_the_explainers_texts_names_what_is_missing(tmp_path):
+    data = _write_examples(str(tmp_path / "examples.tfrecord"), [{"user_id": "u1", "item_id": "i1", "summary": "ok"}])
+    model = _save(_FixedTexts({"u1": "ok"}), str(tmp_path / "generator"),
+                  {"explain_examples": "explain", "slice_features": "slice_features"})
+    with pytest.raises(Exception, match="baselines_path"):
+        _analyse(generator_eval_config(EvaluationConfig()), {CANDIDATE: model}, data, str(tmp_path / "out"))
 
 
 def test_diversity_metric_without_item_statistics_names_what_is_missing(retrieval_fixture, tmp_path):

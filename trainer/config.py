@@ -11,8 +11,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Dict, Optional
 
+from recgen.contracts.features import DEFAULT_HISTORY_LENGTH
 from trainer.json_config import JsonConfig
 
 
@@ -21,7 +22,9 @@ class RetrievalConfig(JsonConfig):
     """Sizes, regularisation, optimisation and evaluation settings of the two-tower model."""
 
     # Inputs (Transform): how much of each feature the towers see.
-    history_length: int = 50          # last N history items the query tower attends over
+    # Last N history items per example (ExampleGen), that the query tower attends over and the
+    # service sends (it reads the exported model's ``model_settings`` signature).
+    history_length: int = DEFAULT_HISTORY_LENGTH
     max_categories: int = 8           # categories / genres per item
     max_title_tokens: int = 16        # title tokens per item
     title_vocab_size: int = 20000     # most frequent title tokens; the rest share an OOV bucket
@@ -55,3 +58,13 @@ class RetrievalConfig(JsonConfig):
     def __post_init__(self):
         if self.ensemble_size < 1:
             raise ValueError(f"ensemble_size must be at least 1, not {self.ensemble_size}")
+
+
+# Named changes to the defaults (``--retrieval-config amazon``), chosen on the eval split of the
+# data set they are named after; docs/benchmarks.md has the runs behind them.
+_AMAZON = {"batch_size": 128, "max_epochs": 40, "early_stopping_patience": 6, "user_id_dropout": 0.5,
+           "dropout": 0.2, "weight_decay": 0.02}  # small data: smaller batches, more regularisation
+PRESETS: Dict[str, dict] = {
+    "amazon": _AMAZON,
+    "amazon_ensemble": {**_AMAZON, "ensemble_size": 3},
+}

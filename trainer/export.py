@@ -21,7 +21,9 @@ Signatures (every input raw, exactly as in the source data):
 * ``candidate_embedding``: ``item_id``, ``item_title``, ``item_categories [b, c]``,
   ``item_description`` -> ``embedding``;
 * ``slice_features``: serialized tf.Examples -> the Evaluator's slicing features
-  (``trainer/evaluation_slices.py``).
+  (``trainer/evaluation_slices.py``);
+* ``model_settings``: ``examples [b]`` (any strings) -> ``history_length [b]``, the history
+  the query tower reads, so that the service sends as many recent events.
 
 Example::
 
@@ -39,7 +41,9 @@ from recgen.contracts.signatures import (
     EXCLUDE_ITEM_IDS,
     ITEM_EMBEDDINGS_SIGNATURE,
     QUERY_FEATURE_SPEC,
+    HISTORY_LENGTH_OUTPUT,
     RECOMMEND_SIGNATURE,
+    SETTINGS_SIGNATURE,
 )
 from trainer import preprocessing as P
 from trainer.catalog import Catalog, raw_item_features
@@ -71,6 +75,7 @@ class RetrievalServingModule(tf.Module):
         self._raw_feature_spec = tft_output.raw_feature_spec()
         self.evaluation_slices = EvaluationSlices(head_ids)
         self._serving_top_k = config.serving_top_k
+        self._history_length = config.history_length
 
     def _embed_queries(self, user_id, history_item_ids: tf.RaggedTensor, history_timestamps: tf.RaggedTensor,
                        timestamp) -> tf.Tensor:
@@ -136,11 +141,15 @@ class RetrievalServingModule(tf.Module):
         return {"embedding": self.candidate_tower({key: transformed[key] for key in P.CANDIDATE_FEATURES},
                                                   training=False)}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
+    def model_settings(self, examples):
+        return {HISTORY_LENGTH_OUTPUT: tf.fill(tf.shape(examples), tf.constant(self._history_length, tf.int64))}
+
     def signatures(self) -> dict:
         return {"recommend": self.recommend, "serving_default": self.serve_examples,
                 RECOMMEND_SIGNATURE: self.recommend_examples, ITEM_EMBEDDINGS_SIGNATURE: self.item_embeddings,
                 "query_embedding": self.query_embedding, "candidate_embedding": self.candidate_embedding,
-                "slice_features": self.evaluation_slices.slice_features}
+                "slice_features": self.evaluation_slices.slice_features, SETTINGS_SIGNATURE: self.model_settings}
 
 
 def export_serving_model(model, tft_output, catalog: Catalog, candidate_embeddings: np.ndarray,

@@ -9,6 +9,7 @@ The Model artifact gets ``Format-Serving/`` (the SavedModel the Pusher ships),
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import numpy as np
@@ -17,7 +18,6 @@ import tensorflow_hub as hub
 import tensorflow_transform as tft
 
 from recgen.contracts.serving_ops import check_servable
-from recgen.progress import say
 from trainer import preprocessing as P
 from trainer import warm_start
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog, transformed_item_features
@@ -27,6 +27,8 @@ from trainer.ensemble import Ensemble
 from trainer.export import export_serving_model
 from trainer.retrieval_model import RetrievalModel, VocabularySizes
 from trainer.whole_catalog import EarlyStoppingOnHitRate, WholeCatalogEvaluator, embed
+
+logger = logging.getLogger(__name__)
 
 TEXT_ENCODER_URI = "text_encoder_uri"
 HISTORY_FILE = "training_history.json"
@@ -101,12 +103,12 @@ def _select_epochs(run: _Training, train: tf.data.Dataset, evaluator: WholeCatal
     """One member trained with early stopping on eval; returns the model and its callback."""
     config = run.config
     if config.ensemble_size > 1:
-        say(f"Trainer: ensemble member {member + 1}/{config.ensemble_size} (seed {config.seed + member})")
+        logger.info(f"Trainer: ensemble member {member + 1}/{config.ensemble_size} (seed {config.seed + member})")
     model = run.new_model(train, member)
     stopping = EarlyStoppingOnHitRate(evaluator, config.early_stopping_patience)
     run.fit(model, train, run.epochs, [stopping])
-    say(f"Trainer: best eval HR@{config.eval_k} {stopping.best_metrics.get(f'hr@{config.eval_k}', 0):.4f} "
-        f"at epoch {stopping.best_epoch}")
+    logger.info(f"Trainer: best eval HR@{config.eval_k} {stopping.best_metrics.get(f'hr@{config.eval_k}', 0):.4f} "
+                f"at epoch {stopping.best_epoch}")
     return model, stopping
 
 
@@ -128,8 +130,8 @@ def run_fn(fn_args) -> None:
     tf.get_logger().setLevel("ERROR")  # Keras warns that towers taking a config have no get_config
     run = _Training(fn_args)
     config = run.config
-    say(f"Trainer: {run.sizes.users:,} users, {run.sizes.items:,} items, {run.sizes.categories:,} "
-        f"categories, {run.sizes.title_tokens:,} title tokens in the train vocabularies")
+    logger.info(f"Trainer: {run.sizes.users:,} users, {run.sizes.items:,} items, {run.sizes.categories:,} "
+                f"categories, {run.sizes.title_tokens:,} title tokens in the train vocabularies")
     evaluator = WholeCatalogEvaluator(run.catalog, run.catalog_features,
                                       load_eval_queries(fn_args.eval_files, run.tft_output), config.eval_k)
     train = training_dataset(fn_args.train_files, run.tft_output, config)
@@ -142,14 +144,15 @@ def run_fn(fn_args) -> None:
         stopped.append(stopping)
     ensemble_eval = evaluator.evaluate(Ensemble(members)) if len(members) > 1 else stopped[0].best_metrics
     if len(members) > 1:
-        say(f"Trainer: ensemble of {len(members)}, eval HR@{config.eval_k} {ensemble_eval[f'hr@{config.eval_k}']:.4f}")
+        logger.info(f"Trainer: ensemble of {len(members)}, "
+                    f"eval HR@{config.eval_k} {ensemble_eval[f'hr@{config.eval_k}']:.4f}")
     if config.refit_on_eval:
         train_and_eval = training_dataset(list(fn_args.train_files) + list(fn_args.eval_files),
                                           run.tft_output, config)
         for member, stopping in enumerate(stopped):
             if stopping.best_epoch > 0:
-                say(f"Trainer: refitting{f' member {member + 1}' if len(members) > 1 else ''} on train + eval "
-                    f"events for {stopping.best_epoch} epochs")
+                logger.info(f"Trainer: refitting{f' member {member + 1}' if len(members) > 1 else ''} on train + eval "
+                            f"events for {stopping.best_epoch} epochs")
                 members[member] = run.new_model(train_and_eval, member)
                 run.fit(members[member], train_and_eval, stopping.best_epoch)
 

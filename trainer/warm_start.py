@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 from typing import Dict, List
@@ -21,8 +22,9 @@ from typing import Dict, List
 import numpy as np
 import tensorflow as tf
 
-from recgen.progress import say
 from trainer import preprocessing as P
+
+logger = logging.getLogger(__name__)
 
 WARM_START_DIR = "warm_start"
 WEIGHTS_FILE = "weights.npz"
@@ -84,8 +86,8 @@ def restore(model, base_model_serving_dir: str, tft_output, member: int = 0) -> 
     member; returns rows carried per table."""
     directory = member_directory(os.path.dirname(base_model_serving_dir.rstrip("/")), member)
     if not tf.io.gfile.exists(os.path.join(directory, WEIGHTS_FILE)):
-        say(f"Trainer: base model {base_model_serving_dir} has no warm-start weights for ensemble member "
-            f"{member + 1}; training it from scratch")
+        logger.info(f"Trainer: base model {base_model_serving_dir} has no warm-start weights for ensemble member "
+                    f"{member + 1}; training it from scratch")
         return {}
     with tf.io.gfile.GFile(os.path.join(directory, WEIGHTS_FILE), "rb") as stream:
         saved = dict(np.load(io.BytesIO(stream.read())))
@@ -102,6 +104,6 @@ def restore(model, base_model_serving_dir: str, tft_output, member: int = 0) -> 
             variable.assign(new)
         elif tuple(old.shape) == tuple(variable.shape):
             variable.assign(old)
-    say(f"Trainer: warm start from {base_model_serving_dir}: rows carried " +
-        ", ".join(f"{name} {count:,}" for name, count in sorted(carried.items())))
+    logger.info(f"Trainer: warm start from {base_model_serving_dir}: rows carried " +
+                ", ".join(f"{name} {count:,}" for name, count in sorted(carried.items())))
     return carried

@@ -11,6 +11,7 @@ Example::
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Dict
 
@@ -19,9 +20,10 @@ import tensorflow as tf
 
 from recgen.contracts import features as F
 from recgen.metrics import accuracy_at_k, target_ranks
-from recgen.progress import say
 from trainer import preprocessing as P
 from trainer.catalog import Catalog
+
+logger = logging.getLogger(__name__)
 
 
 def embed(tower, features: Dict[str, np.ndarray], batch_size: int = 4096) -> np.ndarray:
@@ -79,9 +81,9 @@ class EarlyStoppingOnHitRate(tf.keras.callbacks.Callback):
         if logs is not None:
             logs.update({f"eval_{name}": value for name, value in metrics.items()})
         improved = metrics[key] > self.best_metrics.get(key, -1.0)
-        say(f"epoch {epoch + 1}: loss {self.history[-1]['loss']:.4f}, eval " +
-            ", ".join(f"{name} {value:.4f}" for name, value in metrics.items()) +
-            f" ({time.monotonic() - self._epoch_started:.1f} s){' best' if improved else ''}")
+        logger.info(f"epoch {epoch + 1}: loss {self.history[-1]['loss']:.4f}, eval " +
+                    ", ".join(f"{name} {value:.4f}" for name, value in metrics.items()) +
+                    f" ({time.monotonic() - self._epoch_started:.1f} s){' best' if improved else ''}")
         if improved:
             self.best_metrics, self.best_epoch, self._since_best = metrics, epoch + 1, 0
             self._best_weights = self.model.get_weights()

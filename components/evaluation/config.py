@@ -117,12 +117,14 @@ def retrieval_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
 
 
 def generator_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
-    """Text quality of the ``explain_examples`` explanations against each example's summary, with
-    the same slices as retrieval."""
+    """Text quality of the ``explain_examples`` explanations against each example's summary, and of
+    the baseline explainers' texts (the SplitExplainer's, for the candidate only), with the same
+    slices as retrieval."""
     return tfma.EvalConfig(
         model_specs=_model_specs(signature_name="explain_examples", label_key=F.SUMMARY,
                                  preprocessing_function_names=[SLICE_FEATURES_SIGNATURE]),
         slicing_specs=_slicing_specs(),
         metrics_specs=[tfma.MetricsSpec(
-            metrics=[tfma.MetricConfig(class_name="ExampleCount"), _metric("ExplanationQuality")],
+            metrics=[tfma.MetricConfig(class_name="ExampleCount"), _metric("ExplanationQuality"),
+                     _metric("BaselineExplanationQuality")],
             per_slice_thresholds=model_thresholds(config, "generator"))])

@@ -1,10 +1,13 @@
-"""``RecGenEvaluator``: TFX's Evaluator with the item catalog as one more input.
+"""``RecGenEvaluator``: TFX's Evaluator with the item catalog and the test-split explanations as
+two more inputs.
 
-TFMA metric configs are fixed when the pipeline is built, but the diversity metrics need
-run-time data (each item's categories, each item's training users). The executor computes
+TFMA metric configs are fixed when the pipeline is built, but two metrics need run-time data.
+The diversity metrics need each item's categories and training users: the executor computes
 them from the ``item_catalog`` and the train split (``item_statistics.py``), writes
-``<evaluation uri>/item_statistics.json`` and points every ``TopKDiversity`` metric at it;
-everything else is TFX's Evaluator executor (TFMA, thresholds, blessing).
+``<evaluation uri>/item_statistics.json`` and points every ``TopKDiversity`` metric at it. The
+baseline explainers' text quality needs their texts: the executor points every
+``BaselineExplanationQuality`` metric at the ``explanations`` artifact's ``baselines_test.jsonl``
+(``baseline_texts.py``). Everything else is TFX's Evaluator executor (TFMA, thresholds, blessing).
 
 TFX's ``eval_config`` cannot be a runtime parameter, so the blessing thresholds can also come
 as a string parameter, ``thresholds`` (JSON of ``EvaluationConfig`` threshold fields, e.g. a
@@ -23,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import List, Optional, Union
 
@@ -37,14 +41,15 @@ from tfx.types import standard_component_specs as specs
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.utils import proto_utils
 
-from components.artifacts import ItemCatalog
-from components.evaluation import item_statistics
+from components.artifacts import Explanations, ItemCatalog
+from components.evaluation import baseline_texts, item_statistics
 from components.evaluation.config import model_thresholds, parse_thresholds
 from recgen.contracts import features as F
-from recgen.progress import say
 from trainer.catalog import read_catalog
 
-ITEM_CATALOG_KEY = "item_catalog"
+_logger = logging.getLogger(__name__)
+
+ITEM_CATALOG_KEY, EXPLANATIONS_KEY = "item_catalog", "explanations"
 ITEM_STATISTICS_FILE = "item_statistics.json"
 THRESHOLDS_KEY, THRESHOLDS_MODEL_KEY = "thresholds", "thresholds_model"
 
@@ -52,7 +57,8 @@ THRESHOLDS_KEY, THRESHOLDS_MODEL_KEY = "thresholds", "thresholds_model"
 class RecGenEvaluatorSpec(specs.EvaluatorSpec):
     PARAMETERS = {**specs.EvaluatorSpec.PARAMETERS, THRESHOLDS_KEY: ExecutionParameter(type=str, optional=True),
                   THRESHOLDS_MODEL_KEY: ExecutionParameter(type=str, optional=True)}
-    INPUTS = {**specs.EvaluatorSpec.INPUTS, ITEM_CATALOG_KEY: ChannelParameter(type=ItemCatalog, optional=True)}
+    INPUTS = {**specs.EvaluatorSpec.INPUTS, ITEM_CATALOG_KEY: ChannelParameter(type=ItemCatalog, optional=True),
+              EXPLANATIONS_KEY: ChannelParameter(type=Explanations, optional=True)}
 
 
 def write_item_statistics(catalog_uri: str, examples: types.Artifact, path: str) -> None:
@@ -75,13 +81,14 @@ def _edited(eval_config_json: str, edit) -> str:
     return proto_utils.proto_to_json(eval_config)
 
 
-def with_item_statistics(eval_config_json: str, path: str) -> str:
-    """The eval config with ``item_statistics_path`` set in every ``TopKDiversity`` metric."""
+def with_metric_config(eval_config_json: str, class_name: str, **values) -> str:
+    """The eval config with ``values`` set in the config of every ``class_name`` metric, e.g.
+    ``with_metric_config(config_json, "TopKDiversity", item_statistics_path=path)``."""
     def edit(eval_config):
         for metrics_spec in eval_config.metrics_specs:
             for metric in metrics_spec.metrics:
-                if metric.class_name == "TopKDiversity":
-                    metric.config = json.dumps({**json.loads(metric.config or "{}"), "item_statistics_path": path})
+                if metric.class_name == class_name:
+                    metric.config = json.dumps({**json.loads(metric.config or "{}"), **values})
     return _edited(eval_config_json, edit)
 
 
@@ -100,7 +107,7 @@ class RecGenEvaluatorExecutor(evaluator_executor.Executor):
     def Do(self, input_dict, output_dict, exec_properties):
         model_uri = artifact_utils.get_single_uri(input_dict[specs.MODEL_KEY])
         has_baseline = bool(input_dict.get(specs.BASELINE_MODEL_KEY))
-        say(f"Evaluator: {model_uri} against "
+        _logger.info(f"Evaluator: {model_uri} against "
             f"{artifact_utils.get_single_uri(input_dict[specs.BASELINE_MODEL_KEY]) if has_baseline else 'floors only (no blessed model yet)'}")
         if exec_properties.get(THRESHOLDS_KEY):
             exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_thresholds(
@@ -111,15 +118,19 @@ class RecGenEvaluatorExecutor(evaluator_executor.Executor):
                                 ITEM_STATISTICS_FILE)
             write_item_statistics(artifact_utils.get_single_uri(input_dict[ITEM_CATALOG_KEY]),
                                   artifact_utils.get_single_instance(input_dict[specs.EXAMPLES_KEY]), path)
-            exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_item_statistics(
-                exec_properties[specs.EVAL_CONFIG_KEY], path)}
+            exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_metric_config(
+                exec_properties[specs.EVAL_CONFIG_KEY], "TopKDiversity", item_statistics_path=path)}
+        if input_dict.get(EXPLANATIONS_KEY):
+            path = os.path.join(artifact_utils.get_single_uri(input_dict[EXPLANATIONS_KEY]), baseline_texts.FILE)
+            exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_metric_config(
+                exec_properties[specs.EVAL_CONFIG_KEY], "BaselineExplanationQuality", baselines_path=path)}
         super().Do(input_dict, output_dict, exec_properties)
         blessing = artifact_utils.get_single_instance(output_dict[specs.BLESSING_KEY])
-        say(f"Evaluator: {'BLESSED' if blessing.get_int_custom_property('blessed') else 'NOT blessed'}")
+        _logger.info(f"Evaluator: {'BLESSED' if blessing.get_int_custom_property('blessed') else 'NOT blessed'}")
 
 
 class RecGenEvaluator(base_beam_component.BaseBeamComponent):
-    """TFX's Evaluator (TFMA, thresholds, blessing) with an optional ``item_catalog`` input."""
+    """TFX's Evaluator (TFMA, thresholds, blessing) with optional ``item_catalog`` and ``explanations`` inputs."""
 
     SPEC_CLASS = RecGenEvaluatorSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(RecGenEvaluatorExecutor)
@@ -127,10 +138,12 @@ class RecGenEvaluator(base_beam_component.BaseBeamComponent):
     def __init__(self, examples: types.BaseChannel, model: types.BaseChannel, eval_config: tfma.EvalConfig,
                  example_splits: List[str], baseline_model: Optional[types.BaseChannel] = None,
                  item_catalog: Optional[types.BaseChannel] = None,
+                 explanations: Optional[types.BaseChannel] = None,
                  schema: Optional[types.BaseChannel] = None,
                  thresholds: Optional[Union[str, RuntimeParameter]] = None, thresholds_model: Optional[str] = None):
         super().__init__(spec=RecGenEvaluatorSpec(
             examples=examples, model=model, baseline_model=baseline_model, item_catalog=item_catalog,
+            explanations=explanations,
             schema=schema, eval_config=eval_config, example_splits=json.dumps(example_splits),
             thresholds=thresholds, thresholds_model=thresholds_model,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),

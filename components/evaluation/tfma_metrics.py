@@ -11,7 +11,10 @@ with thresholds and blessing.
   Novelty@K, Gini@K,
   with item statistics from ``item_statistics.py`` (path given by the Evaluator's executor);
 * ``ExplanationQuality``: BLEU-1/4, ROUGE-1/2/L, Distinct-1/2, USR, personalization of
-  generated explanations against the reference text (``recgen/text_metrics.py``).
+  generated explanations against the reference text (``recgen/text_metrics.py``), and ``pairs``
+  (how many examples had a reference);
+* ``BaselineExplanationQuality``: the same figures for the baseline explainers' texts
+  (``baseline_texts.py``, path given by the Evaluator's executor), as ``<baseline>/<metric>``.
 
 A retrieval model's predictions are ``{"item_ids": [K], "scores": [K]}``; positions with a
 non-finite score (excluded items used as filler) are not part of the list.
@@ -23,16 +26,17 @@ Example::
 """
 from __future__ import annotations
 
-import math
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_types
 
-from components.evaluation import item_statistics
+from components.evaluation import baseline_texts, item_statistics
 from recgen.contracts import features as F
+from recgen.explanation_baselines import BASELINES
+from recgen.metrics import gains_at_k, rank_in_list
 from recgen.text_metrics import text_quality
 
 ITEM_IDS, SCORES, EXPLANATIONS = "item_ids", "scores", "explanations"
@@ -40,12 +44,19 @@ ACCURACY_NAMES = ("hr", "ndcg", "mrr")
 DIVERSITY_NAMES = ("coverage", "ild", "novelty", "gini")
 TEXT_NAMES = ("bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "usr",
               "personalization")
+PAIRS = "pairs"
+
+
+def text_metric_name(name: str, explainer: str = "") -> str:
+    """``"bleu-1"`` for the model's texts, ``"item_most_frequent/bleu-1"`` for a baseline explainer's."""
+    return f"{explainer}/{name}" if explainer else name
 
 
 def metric_names(kind: str, top_ks: Sequence[int] = ()) -> List[str]:
     """Names a metric class writes, e.g. ``metric_names("TopKAccuracy", [10])`` -> ``["hr@10", ...]``."""
-    if kind == "ExplanationQuality":
-        return list(TEXT_NAMES)
+    if kind in ("ExplanationQuality", "BaselineExplanationQuality"):
+        explainers = BASELINES if kind == "BaselineExplanationQuality" else ("",)
+        return [text_metric_name(name, explainer) for explainer in explainers for name in (*TEXT_NAMES, PAIRS)]
     names = {"TopKAccuracy": ACCURACY_NAMES, "TopKDiversity": DIVERSITY_NAMES}[kind]
     return [f"{name}@{k}" for k in top_ks for name in names]
 
@@ -125,14 +136,11 @@ class _AccuracyCombiner(_PerModelCombiner):
         return {"examples": 0, **{name: 0.0 for name in self._keys}}
 
     def add_input(self, accumulator: dict, element) -> dict:
-        items, target = ranked_list(self._predictions(element)), self._label(element)
-        rank = items.index(target) + 1 if target in items else math.inf
+        rank = rank_in_list(ranked_list(self._predictions(element)), self._label(element))
         accumulator["examples"] += 1
         for k in self._top_ks:
-            if rank <= k:
-                accumulator[f"hr@{k}"] += 1.0
-                accumulator[f"ndcg@{k}"] += 1.0 / math.log2(rank + 1)
-                accumulator[f"mrr@{k}"] += 1.0 / rank
+            for name, gain in gains_at_k(np.array([rank]), k).items():
+                accumulator[name] += float(gain[0])
         return accumulator
 
     def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
@@ -220,24 +228,41 @@ class TopKDiversity(metric_types.Metric):
 
 
 class _TextCombiner(_PerModelCombiner):
+    """Scores texts against the label text over the examples that have one; ``_texts`` says which
+    (here the model's ``explanations``; the baselines' in ``_BaselineTextCombiner``)."""
+
+    explainers: Tuple[str, ...] = ("",)
+
     def create_accumulator(self) -> dict:
         return {"rows": []}
 
+    def _texts(self, element, user: str, item: str) -> Tuple[str, ...]:
+        """One text per explainer of ``explainers``."""
+        return (_as_text(_output(self._predictions(element), EXPLANATIONS)),)
+
     def add_input(self, accumulator: dict, element) -> dict:
-        if not self._label(element).strip():
+        reference = self._label(element)
+        if not reference.strip():
             return accumulator  # no reference text to compare with (section 3 scores pairs)
         features = element.get_by_key(constants.FEATURES_KEY)
-        accumulator["rows"].append((_as_text(features[F.USER_ID]), _as_text(features[F.ITEM_ID]),
-                                    _as_text(_output(self._predictions(element), EXPLANATIONS)), self._label(element)))
+        user, item = _as_text(features[F.USER_ID]), _as_text(features[F.ITEM_ID])
+        accumulator["rows"].append((user, item, reference, self._texts(element, user, item)))
         return accumulator
 
     def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
         rows = sorted(accumulator["rows"])  # merge order must not change the figures
-        if not rows:
-            return {key: float("nan") for key in self._keys.values()}
-        users, items, texts, references = zip(*rows)
-        scores = text_quality(users, items, texts, references)
-        return {key: float(scores[name]) for name, key in self._keys.items()}
+        users, items, references = ([row[n] for row in rows] for n in range(3))
+        output = {}
+        for n, explainer in enumerate(self.explainers):
+            scores = (text_quality(users, items, [row[3][n] for row in rows], references) if rows
+                      else {**{name: float("nan") for name in TEXT_NAMES}, PAIRS: 0})
+            output.update({self._keys[text_metric_name(name, explainer)]: float(scores[name])
+                           for name in (*TEXT_NAMES, PAIRS)})
+        return output
+
+
+def _text_preprocessors() -> list:
+    return [metric_types.FeaturePreprocessor(feature_keys=[F.USER_ID, F.ITEM_ID])]
 
 
 class ExplanationQuality(metric_types.Metric):
@@ -248,10 +273,49 @@ class ExplanationQuality(metric_types.Metric):
 
     @staticmethod
     def _computations(model_names=None, **_) -> metric_types.MetricComputations:
-        preprocessors = [metric_types.FeaturePreprocessor(feature_keys=[F.USER_ID, F.ITEM_ID])]
         return _computations(_TextCombiner, metric_names("ExplanationQuality"), model_names,
-                             preprocessors=preprocessors)
+                             preprocessors=_text_preprocessors())
 
 
-for _metric in (TopKAccuracy, TopKDiversity, ExplanationQuality):
+class _BaselineTextCombiner(_TextCombiner):
+    explainers = BASELINES
+
+    def __init__(self, keys, model_name, baselines_path: str):
+        super().__init__(keys, model_name)
+        self._path = baselines_path
+        self._texts_by_pair: Optional[Dict[Tuple[str, str], Tuple[str, ...]]] = None
+
+    def setup(self):
+        if self._texts_by_pair is None:
+            if not self._path:
+                raise ValueError("BaselineExplanationQuality needs baselines_path (RecGenEvaluator's executor sets "
+                                 "it from the SplitExplainer's explanations)")
+            self._texts_by_pair = baseline_texts.read(self._path)
+
+    def _texts(self, element, user: str, item: str) -> Tuple[str, ...]:
+        self.setup()
+        if (user, item) not in self._texts_by_pair:
+            raise ValueError(f"{self._path} has no baseline texts for user {user!r}, item {item!r}")
+        return self._texts_by_pair[(user, item)]
+
+
+class BaselineExplanationQuality(metric_types.Metric):
+    """``ExplanationQuality``'s figures for the baseline explainers' texts, as ``<baseline>/<metric>``.
+
+    Their texts do not depend on the model, so only the candidate gets them (no baseline model
+    value, no difference). ``baselines_path`` is filled in by ``RecGenEvaluator``'s executor.
+    """
+
+    def __init__(self, baselines_path: str = "", name: str = "baseline_explanation_quality"):
+        super().__init__(self._computations, baselines_path=baselines_path, name=name)
+
+    @staticmethod
+    def _computations(baselines_path, eval_config=None, model_names=None, **_) -> metric_types.MetricComputations:
+        baseline_models = {spec.name for spec in eval_config.model_specs if spec.is_baseline} if eval_config else set()
+        candidates = [name for name in model_names or [""] if name not in baseline_models]
+        return _computations(_BaselineTextCombiner, metric_names("BaselineExplanationQuality"), candidates,
+                             preprocessors=_text_preprocessors(), baselines_path=baselines_path)
+
+
+for _metric in (TopKAccuracy, TopKDiversity, ExplanationQuality, BaselineExplanationQuality):
     metric_types.register_metric(_metric)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
-from absl import logging
+from absl import logging as absl_logging
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
@@ -22,7 +23,8 @@ from recgen.contracts import features as F
 from recgen.contracts.event_spans import Span, list_spans
 from recgen.data import Item, Source, open_source
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION
-from recgen.progress import say
+
+logger = logging.getLogger(__name__)
 
 EXAMPLES_KEY = "examples"
 ITEM_CATALOG_KEY = "item_catalog"
@@ -64,7 +66,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
         staged = stage_events([source] + [_span_source(span) for span in spans], staging_dir)
         if staged.report.malformed:
-            say(f"ExampleGen: {staged.report.describe()}")
+            logger.info(f"ExampleGen: {staged.report.describe()}")
         staged.report.check_budget(exec_properties[MAX_MALFORMED_FRACTION_KEY])
         write_catalog(staged.catalog, catalog.uri)
         counts = self._write_examples(os.path.join(staging_dir, SHARD_PATTERN), examples,
@@ -74,7 +76,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def _write_examples(self, staged_pattern: str, examples: Artifact, history_length: int,
                         catalog: List[Item]) -> Dict[str, int]:
-        say(f"ExampleGen: building examples on Beam (history length {history_length})")
+        logger.info(f"ExampleGen: building examples on Beam (history length {history_length})")
         pipeline = self._make_beam_pipeline()
         by_split = (pipeline
                     | "ReadStagedEvents" >> beam.io.ReadFromText(staged_pattern)
@@ -109,10 +111,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.set_int_custom_property("malformed_rows", staged.report.malformed)
         examples.set_string_custom_property("source_format", staged.format)
         catalog.set_int_custom_property("items", len(staged.catalog))
-        logging.info("ExampleGen wrote %s", report)
-        say(f"ExampleGen: {staged.events:,} events, {staged.users:,} users, "
-            f"{len(staged.catalog):,} items -> examples " +
-            ", ".join(f"{s} {c:,}" for s, c in counts.items()))
+        absl_logging.info("ExampleGen wrote %s", report)
+        logger.info(f"ExampleGen: {staged.events:,} events, {staged.users:,} users, "
+                    f"{len(staged.catalog):,} items -> examples " +
+                    ", ".join(f"{s} {c:,}" for s, c in counts.items()))
 
 
 def _span_source(span: Span) -> Source:

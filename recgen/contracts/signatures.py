@@ -26,6 +26,9 @@ EXAMPLES_INPUT = "examples"  # the input name of every serialized-example signat
 RECOMMEND_SIGNATURE = "recommend_examples"  # the service's retrieval call
 ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT = "item_embeddings", "item_ids"  # MMR's item vectors
 EXPLAIN_SIGNATURE = "explain_examples"  # the service's generator call
+# The retrieval export's own settings the service follows: ``examples [b]`` (any strings) ->
+# ``history_length [b]``, how many recent events the query tower reads (RetrievalConfig's).
+SETTINGS_SIGNATURE, HISTORY_LENGTH_OUTPUT = "model_settings", "history_length"
 
 QUERY_FEATURE_SPEC = {
     F.USER_ID: tf.io.FixedLenFeature([], tf.string, default_value=""),

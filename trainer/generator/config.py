@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Dict, Optional
 
 from trainer.json_config import JsonConfig
 
@@ -65,3 +65,11 @@ class GeneratorConfig(JsonConfig):
     def max_generation_tokens(self) -> int:
         """The most tokens a request may ask the ``generate`` signature for."""
         return 2 * self.max_target_tokens
+
+
+# Named changes to the defaults (``--generator-config synthetic``): the synthetic data set's
+# reviews are templated, so a small generator learns them in a few epochs (the default is sized
+# for real reviews).
+PRESETS: Dict[str, dict] = {
+    "synthetic": {"num_layers": 1, "hidden_dim": 64, "intermediate_dim": 128, "max_epochs": 5},
+}

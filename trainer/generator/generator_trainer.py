@@ -13,6 +13,7 @@ checked), ``Preset/`` (keras-hub preset a later run can start from) and
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from typing import List, Optional, Tuple
@@ -25,7 +26,6 @@ import tensorflow_transform as tft
 from recgen.contracts import features as F
 from recgen.contracts.examples_io import dense_example_batches
 from recgen.contracts.serving_ops import check_servable
-from recgen.progress import say
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog
 from trainer.data import matching_files
 from trainer.evaluation_slices import EvaluationSlices, head_item_ids, training_event_counts
@@ -35,6 +35,8 @@ from trainer.generator.keywords import KeywordTables, read_keyword_tables
 from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
 from trainer.generator.prompts import PromptBuilder
 from trainer.generator.tokenizer import learn_tokenizer
+
+logger = logging.getLogger(__name__)
 
 HISTORY_FILE = "training_history.json"
 PRESET_DIR = "Preset"
@@ -72,7 +74,7 @@ def start_model(config: GeneratorConfig, corpus: np.ndarray):
     """``(causal_lm, tokenizer)``: from ``config.preset`` when set, otherwise new, with a WordPiece
     vocabulary learned on ``corpus`` (train-split prompts and references)."""
     if config.preset:
-        say(f"GeneratorTrainer: starting from preset {config.preset}")
+        logger.info(f"GeneratorTrainer: starting from preset {config.preset}")
         return load_preset(config.preset)
     tokenizer = learn_tokenizer([text.decode("utf-8") for text in corpus], config.vocabulary_size)
     return build_causal_lm(config, tokenizer), tokenizer
@@ -83,8 +85,8 @@ class _EpochProgress(keras.callbacks.Callback):
         self._started = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        say(f"GeneratorTrainer: epoch {epoch + 1}: loss {logs['loss']:.4f}, eval loss {logs['val_loss']:.4f} "
-            f"({time.monotonic() - self._started:.0f} s)")
+        logger.info(f"GeneratorTrainer: epoch {epoch + 1}: loss {logs['loss']:.4f}, eval loss {logs['val_loss']:.4f} "
+                    f"({time.monotonic() - self._started:.0f} s)")
 
 
 def train(causal_lm, tokenizer, train_pairs, eval_pairs, config: GeneratorConfig) -> dict:
@@ -123,8 +125,8 @@ def run_fn(fn_args) -> None:
         raise ValueError(f"the generator needs reference texts (summary; MovieLens: tags) in train and eval: "
                          f"{len(train_pairs[0])} train and {len(eval_pairs[0])} eval examples have one; "
                          "run the pipeline with --no-explanations for data without them")
-    say(f"GeneratorTrainer: {len(train_pairs[0]):,} train and {len(eval_pairs[0]):,} eval explanations, "
-        f"{len(tables.item_scores):,} items with review keywords")
+    logger.info(f"GeneratorTrainer: {len(train_pairs[0]):,} train and {len(eval_pairs[0]):,} eval explanations, "
+                f"{len(tables.item_scores):,} items with review keywords")
     causal_lm, tokenizer = start_model(config, np.concatenate(train_pairs))
     history = train(causal_lm, tokenizer, train_pairs, eval_pairs, config)
     slices = EvaluationSlices(head_item_ids(catalog.item_ids, training_event_counts(train_files, catalog.item_ids)))

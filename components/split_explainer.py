@@ -1,22 +1,25 @@
-"""``TestSetExplainer``: the exported generator's explanation for every test user, scored against
-the held-out review and next to two baselines (docs/evaluation.md#metrics).
+"""``SplitExplainer``: the exported generator's explanation for every test user, and the two
+baselines' texts for the same (user, item).
 
 It calls the SavedModel's ``generate`` signature (the one serving uses) with its default
-(greedy) decoding on each test user's test item and history. References are the test
-events' summaries (MovieLens: the user's tags of the movie); metrics count only pairs with
-a reference, the JSON-lines file has every test user.
+(greedy) decoding on each test user's test item and history, and writes the texts with their
+references (the test events' summaries; MovieLens: the user's tags of the movie). It scores
+nothing: the GeneratorEvaluator computes the text quality of the generator and of the baselines
+(docs/evaluation.md#metrics), the baselines' from ``baselines_test.jsonl``
+(``components/evaluation/baseline_texts.py``).
 
 Baselines, from train-split summaries only (``recgen/explanation_baselines.py``):
 * item-most-frequent: the item's most frequent training summary;
 * similar-user: the item's training summary by the user whose train items are most similar.
 Train reviews are taken in time order (then user, item id), which decides ties.
 
-Example:
-    >>> explainer = TestSetExplainer(examples=example_gen.outputs["examples"],  # doctest: +SKIP
-    ...                              model=generator_trainer.outputs["model"])
+Example::
+
+    explainer = SplitExplainer(examples=example_gen.outputs["examples"], model=generator_trainer.outputs["model"])
 """
 
 import json
+import logging
 import os
 from collections import defaultdict
 from typing import Dict, List
@@ -26,15 +29,18 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
 from components.artifacts import Explanations
-from components.test_set_ranker import split_requests
+from components.evaluation import baseline_texts
+from components.split_ranker import split_requests
 from recgen.contracts import features as F
 from recgen.contracts.loaded_signature import LoadedSignature
-from recgen.explanation_baselines import item_most_frequent_summaries, similar_user_summaries
-from recgen.progress import say
-from recgen.text_metrics import text_quality
+from recgen.explanation_baselines import (
+    ITEM_MOST_FREQUENT,
+    SIMILAR_USER,
+    item_most_frequent_summaries,
+    similar_user_summaries,
+)
 
-METRICS_FILE = "metrics.json"
-GENERATOR, ITEM_MOST_FREQUENT, SIMILAR_USER = "generator", "item_most_frequent", "similar_user"
+_logger = logging.getLogger(__name__)
 
 
 def explanations_path(explanations_uri: str, split: str = F.TEST) -> str:
@@ -65,7 +71,7 @@ def explain_rows(generate: LoadedSignature, rows: List[dict], batch_size: int = 
                           item_id=tf.constant([row["item_id"] for row in batch]),
                           history_item_ids=tf.constant(history, tf.string))
         texts.extend(text.decode("utf-8") for text in result["explanations"].numpy())
-        say(f"TestSetExplainer: {len(texts):,} of {len(rows):,} test users explained")
+        _logger.info(f"SplitExplainer: {len(texts):,} of {len(rows):,} test users explained")
     return texts
 
 
@@ -82,42 +88,27 @@ def baseline_explanations(train: List[dict], queries: List[dict]) -> Dict[str, L
                                                  train_interactions=[(u, i) for u, i, _ in reviews])}
 
 
-def score_explanations(rows: List[dict], answers: Dict[str, List[str]]) -> Dict[str, dict]:
-    """``text_quality`` of each explainer over the rows that have a reference."""
-    scored = [n for n, row in enumerate(rows) if row["summary"]]
-    pick = lambda values: [values[n] for n in scored]
-    return {name: text_quality(pick([r["user_id"] for r in rows]), pick([r["item_id"] for r in rows]),
-                               pick(texts), pick([r["summary"] for r in rows]))
-            for name, texts in answers.items()}
-
-
-def explain_test_split(serving_model_dir: str, examples_uri: str, out_uri: str) -> Dict[str, dict]:
-    """Writes the explanations file and ``metrics.json``; returns the metrics."""
+def explain_test_split(serving_model_dir: str, examples_uri: str, out_uri: str) -> int:
+    """Writes the generator's explanations file and the baselines' texts; returns how many test users."""
     test = split_reviews(os.path.join(examples_uri, f"Split-{F.TEST}"))
     texts = explain_rows(LoadedSignature(serving_model_dir, "generate"), test)
     with tf.io.gfile.GFile(explanations_path(out_uri), "w") as out:
         for row, text in zip(test, texts):
             out.write(json.dumps({"user_id": row["user_id"], "item_id": row["item_id"], "text": text,
                                   "reference": row["summary"]}, ensure_ascii=False) + "\n")
-    answers = {GENERATOR: texts,
-               **baseline_explanations(split_reviews(os.path.join(examples_uri, f"Split-{F.TRAIN}")), test)}
-    metrics = {"split": F.TEST, "users": len(test), **score_explanations(test, answers)}
-    with tf.io.gfile.GFile(os.path.join(out_uri, METRICS_FILE), "w") as stream:
-        json.dump(metrics, stream, indent=2)
-    return metrics
+    baselines = baseline_explanations(split_reviews(os.path.join(examples_uri, f"Split-{F.TRAIN}")), test)
+    baseline_texts.write(os.path.join(out_uri, baseline_texts.FILE),
+                         [(row["user_id"], row["item_id"], {name: answers[n] for name, answers in baselines.items()})
+                          for n, row in enumerate(test)])
+    return len(test)
 
 
 @tfx.dsl.components.component
-def TestSetExplainer(examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-                     model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-                     explanations: tfx.dsl.components.OutputArtifact[Explanations]) -> None:
-    """Explains every test user's test item with the exported ``generate`` signature and scores it."""
-    metrics = explain_test_split(os.path.join(model.uri, "Format-Serving"),
-                                 artifact_utils.get_single_uri([examples]), explanations.uri)
-    for name, value in metrics[GENERATOR].items():
-        explanations.set_float_custom_property(name, float(value))
-    generator, baseline = metrics[GENERATOR], metrics[ITEM_MOST_FREQUENT]
-    say(f"TestSetExplainer: {generator['pairs']:,} test explanations with a reference: BLEU-1 "
-        f"{generator['bleu-1']:.2f} (item-most-frequent {baseline['bleu-1']:.2f}), ROUGE-L "
-        f"{generator['rouge-l']:.2f} ({baseline['rouge-l']:.2f}), USR {generator['usr']:.2f}; "
-        f"explanations in {explanations_path(explanations.uri)}")
+def SplitExplainer(examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+                   model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+                   explanations: tfx.dsl.components.OutputArtifact[Explanations]) -> None:
+    """Explains every test user's test item with the exported ``generate`` signature; writes the baselines' too."""
+    users = explain_test_split(os.path.join(model.uri, "Format-Serving"),
+                               artifact_utils.get_single_uri([examples]), explanations.uri)
+    _logger.info(f"SplitExplainer: explanations of {users:,} test users in {explanations_path(explanations.uri)}, "
+        f"the baselines' in {os.path.join(explanations.uri, baseline_texts.FILE)}")
