@@ -21,7 +21,7 @@ Example::
                              model_blessing=evaluator.outputs["blessing"],
                              examples=example_gen.outputs["examples"],
                              serving_base="/srv/models", model_name="retrieval",
-                             warmup_signatures="serving_default,recommend_examples,item_embeddings")
+                             warmup_signatures="serving_default,recommend_examples,item_embeddings,item_details")
 """
 
 import logging
@@ -37,15 +37,15 @@ from tfx.types import artifact_utils
 
 from recgen.contracts import features as F
 from recgen.contracts.model_base import MODELS_CONFIG, WARMUP_FILE, check_model_name, versions
-from recgen.contracts.signatures import EXAMPLES_INPUT, ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT, predict_request
+from recgen.contracts.signatures import EXAMPLES_INPUT, ITEM_ID_SIGNATURES, ITEM_IDS_INPUT, predict_request
 
 logger = logging.getLogger(__name__)
 
 
 def _warmup_inputs(signature: str, serialized: bytes) -> dict:
-    """A signature's inputs from one serialized example: the example itself, or for
-    ``item_embeddings`` the example's item id."""
-    if signature == ITEM_EMBEDDINGS_SIGNATURE:
+    """A signature's inputs from one serialized example: the example itself, or for a signature
+    over item ids (``item_embeddings``, ``item_details``) the example's item id."""
+    if signature in ITEM_ID_SIGNATURES:
         example = tf.train.Example.FromString(serialized)
         return {ITEM_IDS_INPUT: list(example.features.feature[F.ITEM_ID].bytes_list.value)}
     return {EXAMPLES_INPUT: [serialized]}

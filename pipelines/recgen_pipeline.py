@@ -46,7 +46,7 @@ from components.text_encoder.component import TextEncoderGen
 from components.validation_gate import ValidationGate
 from recgen.contracts import features as F
 from recgen.contracts.run_root import RunRoot
-from recgen.contracts.signatures import EXPLAIN_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE, RECOMMEND_SIGNATURE
+from recgen.contracts.signatures import EXPLAIN_SIGNATURE, ITEM_ID_SIGNATURES, RECOMMEND_SIGNATURE
 from recgen.data.canonical import DEFAULT_MAX_MALFORMED_FRACTION, DataError
 from trainer.config import RetrievalConfig
 from trainer.generator.config import GeneratorConfig
@@ -182,7 +182,7 @@ def create_retrieval_components(config: PipelineConfig, example_gen, schema_gen,
     pusher = ModelBasePusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         examples=example_gen.outputs["examples"], serving_base=config.model_base, model_name=RETRIEVAL_MODEL,
-        warmup_signatures=",".join(["serving_default", RECOMMEND_SIGNATURE, ITEM_EMBEDDINGS_SIGNATURE])
+        warmup_signatures=",".join(["serving_default", RECOMMEND_SIGNATURE, *ITEM_ID_SIGNATURES])
     ).with_id("RetrievalPusher")
     return [text_encoder_gen, transform, latest_blessed_model, trainer, ranker, evaluator, pusher]
 

@@ -2,7 +2,8 @@
 base, and the recommendation service in front of it with a fresh SQLite store.
 
 A test module uses them by importing their names: ``from tests.serving_fixtures import
-server_stack, model_server, service``.
+server_stack, model_server, service``; ``catalog_details`` is the run's catalog, to check what
+the served items carry.
 """
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ def copy_model_base(config, destination) -> str:
     shutil.copytree(config.model_base, target)
     write_models_config(target)
     return target
+
+
+@pytest.fixture(scope="module")
+def catalog_details(synthetic_run) -> dict:
+    """``{item id: (title, [categories])}`` of the synthetic run's item catalog."""
+    from components.artifacts import ItemCatalog
+    from recgen.contracts.run_root import latest_artifact_uri
+    from trainer.catalog import read_catalog
+    config, _, _ = synthetic_run
+    catalog = read_catalog(latest_artifact_uri(config, ItemCatalog.TYPE_NAME))
+    return {item.decode(): (title.decode(), [c.decode() for c in categories if c])
+            for item, title, categories in zip(catalog.item_ids, catalog.titles, catalog.categories)}
 
 
 @pytest.fixture(scope="module")

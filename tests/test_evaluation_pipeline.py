@@ -49,7 +49,8 @@ def test_good_model_is_pushed_degraded_is_refused_and_the_next_good_one_is_versi
     assert tf.io.gfile.exists(os.path.join(model_base, "2", "saved_model.pb"))
     warmup = [prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request.model_spec.signature_name
               for record in tf.data.TFRecordDataset(os.path.join(model_base, "2", WARMUP_FILE))]
-    assert collections.Counter(warmup) == {"serving_default": 8, "recommend_examples": 8, "item_embeddings": 8}
+    assert collections.Counter(warmup) == {"serving_default": 8, "recommend_examples": 8, "item_embeddings": 8,
+                                            "item_details": 8}
     with open(os.path.join(config.model_base, MODELS_CONFIG), encoding="utf-8") as stream:
         models_config = stream.read()
     assert 'name: "retrieval"' in models_config and model_base in models_config

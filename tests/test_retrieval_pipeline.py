@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
 
 from components.artifacts import ItemCatalog, TextEncoder
 from pipelines.artifacts import latest_rankings
@@ -20,8 +21,16 @@ from recgen.cli import main as recgen_main
 from recgen.contracts import features as F
 from recgen.contracts.run_root import latest_artifact_uri, latest_ingestion_report
 from recgen.contracts.serving_ops import check_servable
-from recgen.contracts.signatures import HISTORY_LENGTH_OUTPUT, SETTINGS_SIGNATURE
+from recgen.contracts.model_base import WARMUP_FILE
+from recgen.contracts.signatures import (
+    CATEGORIES_OUTPUT,
+    HISTORY_LENGTH_OUTPUT,
+    ITEM_DETAILS_SIGNATURE,
+    SETTINGS_SIGNATURE,
+    TITLES_OUTPUT,
+)
 from recgen.metrics import accuracy_at_k, ranks_in_lists
+from tests.serving_fixtures import catalog_details  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +58,23 @@ def test_every_exported_graph_uses_only_ops_stock_tf_serving_has(synthetic_run):
     _, model_dir, model = synthetic_run
     check_servable(model_dir)
     assert {"recommend", "serving_default", "query_embedding", "candidate_embedding",
-            SETTINGS_SIGNATURE} <= set(model.signatures)
+            SETTINGS_SIGNATURE, ITEM_DETAILS_SIGNATURE} <= set(model.signatures)
+
+
+def test_item_details_are_the_catalogs_and_empty_for_unknown_ids(synthetic_run, catalog_details):
+    config, _, model = synthetic_run
+    known = sorted(catalog_details)[::7]
+    details = model.signatures[ITEM_DETAILS_SIGNATURE](item_ids=tf.constant(known + ["not-an-item"]))
+    titles, categories = details[TITLES_OUTPUT].numpy(), details[CATEGORIES_OUTPUT].numpy()
+    assert [(t.decode(), [c.decode() for c in row if c]) for t, row in zip(titles, categories)] == \
+        [catalog_details[item] for item in known] + [("", [])]
+    assert all(title for title, _ in map(catalog_details.get, known))
+    assert max(len(row) for _, row in catalog_details.values()) == categories.shape[1] > 1
+    warmup = [prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+              for record in tf.data.TFRecordDataset(os.path.join(config.model_base, "retrieval", "1", WARMUP_FILE))]
+    replayed = [request for request in warmup if request.model_spec.signature_name == ITEM_DETAILS_SIGNATURE]
+    assert len(replayed) == 8 and all(tf.make_ndarray(r.inputs["item_ids"]).size == 1 for r in replayed), \
+        "the pushed version warms item_details up like the service's other signatures"
 
 
 def test_the_export_carries_the_pipeline_configs_history_length(synthetic_run):

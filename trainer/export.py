@@ -17,6 +17,9 @@ Signatures (every input raw, exactly as in the source data):
   has a batch dimension, so TF Serving's server-side batching can merge requests;
 * ``item_embeddings``: ``item_ids [n]`` -> the catalog's ``embeddings [n, d]`` (zeros for an id
   not in the catalog), for diversity re-ranking;
+* ``item_details``: ``item_ids [n]`` -> the catalog's ``titles [n]`` and ``categories [n, c]``
+  (padded with ``""``; ``""`` throughout for an id not in the catalog), what the service shows
+  beside each recommended item;
 * ``query_embedding``: the ``recommend`` inputs without k and exclusions -> ``embedding``;
 * ``candidate_embedding``: ``item_id``, ``item_title``, ``item_categories [b, c]``,
   ``item_description`` -> ``embedding``;
@@ -37,13 +40,17 @@ import tensorflow as tf
 
 from recgen.contracts import features as F
 from recgen.contracts.signatures import (
+    CATEGORIES_OUTPUT,
     EXAMPLES_INPUT,
     EXCLUDE_ITEM_IDS,
+    ITEM_DETAILS_SIGNATURE,
     ITEM_EMBEDDINGS_SIGNATURE,
+    ITEM_IDS_INPUT,
     QUERY_FEATURE_SPEC,
     HISTORY_LENGTH_OUTPUT,
     RECOMMEND_SIGNATURE,
     SETTINGS_SIGNATURE,
+    TITLES_OUTPUT,
 )
 from trainer import preprocessing as P
 from trainer.catalog import Catalog, raw_item_features
@@ -72,6 +79,8 @@ class RetrievalServingModule(tf.Module):
                                                 name="candidate_embeddings")
         self.catalog_positions = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             self.candidate_ids, tf.range(len(catalog), dtype=tf.int64)), default_value=-1)
+        self.catalog_titles = tf.constant(catalog.titles.astype(object), tf.string)
+        self.catalog_categories = tf.constant(catalog.categories.astype(object), tf.string)
         self._raw_feature_spec = tft_output.raw_feature_spec()
         self.evaluation_slices = EvaluationSlices(head_ids)
         self._serving_top_k = config.serving_top_k
@@ -125,11 +134,21 @@ class RetrievalServingModule(tf.Module):
         excluded = tf.concat([history, tf.sparse.to_dense(query[EXCLUDE_ITEM_IDS], default_value="")], axis=1)
         return self._top_k(queries, excluded, self._serving_top_k)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="item_ids")])
-    def item_embeddings(self, item_ids):
+    def _catalog_rows(self, table, item_ids, missing) -> tf.Tensor:
+        """``table``'s rows (the catalog in id order) for ``item_ids``; ``missing`` for an unknown id."""
         positions = self.catalog_positions.lookup(item_ids)
-        found = tf.gather(self.candidate_embeddings, tf.maximum(positions, 0))
-        return {"embeddings": tf.where((positions >= 0)[:, None], found, tf.zeros_like(found))}
+        found = tf.gather(table, tf.maximum(positions, 0))
+        known = tf.reshape(positions >= 0, [-1] + [1] * (found.shape.rank - 1))
+        return tf.where(known, found, tf.fill(tf.shape(found), tf.constant(missing, found.dtype)))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=ITEM_IDS_INPUT)])
+    def item_embeddings(self, item_ids):
+        return {"embeddings": self._catalog_rows(self.candidate_embeddings, item_ids, 0.0)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=ITEM_IDS_INPUT)])
+    def item_details(self, item_ids):
+        return {TITLES_OUTPUT: self._catalog_rows(self.catalog_titles, item_ids, ""),
+                CATEGORIES_OUTPUT: self._catalog_rows(self.catalog_categories, item_ids, "")}
 
     @tf.function(input_signature=list(_QUERY_SIGNATURE.values()))
     def query_embedding(self, user_id, history_item_ids, history_timestamps, timestamp):
@@ -148,6 +167,7 @@ class RetrievalServingModule(tf.Module):
     def signatures(self) -> dict:
         return {"recommend": self.recommend, "serving_default": self.serve_examples,
                 RECOMMEND_SIGNATURE: self.recommend_examples, ITEM_EMBEDDINGS_SIGNATURE: self.item_embeddings,
+                ITEM_DETAILS_SIGNATURE: self.item_details,
                 "query_embedding": self.query_embedding, "candidate_embedding": self.candidate_embedding,
                 "slice_features": self.evaluation_slices.slice_features, SETTINGS_SIGNATURE: self.model_settings}
 

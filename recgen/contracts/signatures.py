@@ -1,8 +1,9 @@
 """The serialized tf.Examples RecGen's service sends to the models: one contract for both sides.
 
 TF Serving batches a signature only when every input has a batch dimension, so the
-recommendation service calls the fully batched signatures ``recommend_examples`` (retrieval)
-and ``explain_examples`` (generator), each over serialized tf.Examples. The retrieval export
+recommendation service calls the fully batched signatures: ``recommend_examples`` (retrieval)
+and ``explain_examples`` (generator), each over serialized tf.Examples, and the retrieval
+model's ``item_embeddings`` and ``item_details`` over item ids. The retrieval export
 parses with ``QUERY_FEATURE_SPEC``; the service builds examples with ``query_example`` and
 ``explain_example``.
 
@@ -25,6 +26,10 @@ EXCLUDE_ITEM_IDS = "exclude_item_ids"
 EXAMPLES_INPUT = "examples"  # the input name of every serialized-example signature
 RECOMMEND_SIGNATURE = "recommend_examples"  # the service's retrieval call
 ITEM_EMBEDDINGS_SIGNATURE, ITEM_IDS_INPUT = "item_embeddings", "item_ids"  # MMR's item vectors
+# The catalog's ``item_ids [n]`` -> ``titles [n]``, ``categories [n, c]`` (padded with ""; an id
+# not in the catalog gets "" throughout): what each recommended item carries in the response.
+ITEM_DETAILS_SIGNATURE, TITLES_OUTPUT, CATEGORIES_OUTPUT = "item_details", "titles", "categories"
+ITEM_ID_SIGNATURES = (ITEM_EMBEDDINGS_SIGNATURE, ITEM_DETAILS_SIGNATURE)  # those whose input is ITEM_IDS_INPUT
 EXPLAIN_SIGNATURE = "explain_examples"  # the service's generator call
 # The retrieval export's own settings the service follows: ``examples [b]`` (any strings) ->
 # ``history_length [b]``, how many recent events the query tower reads (RetrievalConfig's).
