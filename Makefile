@@ -22,7 +22,7 @@ $(SETUP_STAMP): requirements.lock setup.py
 # The full pipeline on the synthetic default data set. Its reviews are templated, so the
 # `synthetic` generator preset (a small one, trainer/generator/config.py) learns them in a few epochs.
 # Then serves the pushed models (`recgen serve`, in the background) and asks the running service
-# for a recommendation with explanations, records an event, and asks again: the list changes.
+# for a recommendation with titles and explanations, records an event, and asks again: the list changes.
 SAMPLE_USER := user_000000
 run: setup
 	$(BIN)/recgen pipeline run --root $(RUN_ROOT) --generator-config synthetic

@@ -182,7 +182,8 @@ def _call(args, method: str, request, metadata=()):
 
 def _print(message, as_json: bool) -> None:
     from google.protobuf import json_format
-    print(json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True)) if as_json else message)
+    print(json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                               including_default_value_fields=True)) if as_json else message)
 
 
 def _recommend(args) -> int:
@@ -198,7 +199,7 @@ def _recommend(args) -> int:
     print(f"recommendations for user {response.user_id} ({response.source}, "
           f"retrieval v{response.retrieval_model_version}, {response.history_length} history events):")
     for rank, item in enumerate(response.items, 1):
-        print(f"  {rank}. {item.item_id}  (score {item.score:.3f})")
+        print(f"  {rank}. {item.item_id}  {item.title + '  ' if item.title else ''}(score {item.score:.3f})")
         if item.explanation:
             print(f"     \"{item.explanation}\"")
     return 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
@@ -23,13 +23,16 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from recgen.contracts.signatures import (
+    CATEGORIES_OUTPUT,
     EXAMPLES_INPUT,
     EXPLAIN_SIGNATURE,
     HISTORY_LENGTH_OUTPUT,
+    ITEM_DETAILS_SIGNATURE,
     ITEM_EMBEDDINGS_SIGNATURE,
     ITEM_IDS_INPUT,
     RECOMMEND_SIGNATURE,
     SETTINGS_SIGNATURE,
+    TITLES_OUTPUT,
     predict_request,
 )
 from serving.errors import ServingError
@@ -42,6 +45,16 @@ def _model_error(code: grpc.StatusCode, where: str, details: str) -> ServingErro
     """A model server's error as the service passes it on: deadline and bad input as they are,
     anything else (model not served, server down) as UNAVAILABLE."""
     return ServingError(code if code in _PASSED_ON else grpc.StatusCode.UNAVAILABLE, f"{where}: {details}")
+
+
+class ItemDetails(NamedTuple):
+    """What the catalog says of an item (empty for an id it lacks)."""
+    title: str
+    categories: List[str]
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
 
 
 class _EmbeddingCache:
@@ -123,11 +136,19 @@ class ModelClient(abc.ABC):
             cache.add(missing, outputs["embeddings"])
             return cache.rows(item_ids)
 
+    def item_details(self, item_ids: Sequence[bytes], timeout: float) -> List[ItemDetails]:
+        """Title and categories of each item from the latest retrieval version's catalog (not the
+        version that recommended them, which a push may have retired since; catalogs only grow)."""
+        outputs, _ = self.predict(self.retrieval_model, ITEM_DETAILS_SIGNATURE,
+                                  {ITEM_IDS_INPUT: np.array(item_ids, dtype=object)}, timeout)
+        return [ItemDetails(_text(title), [_text(category) for category in categories if category])
+                for title, categories in zip(outputs[TITLES_OUTPUT], outputs[CATEGORIES_OUTPUT])]
+
     def explain(self, rows: Sequence[bytes], timeout: float) -> Tuple[List[str], int]:
         """One explanation per ``explain_example`` row, and the generator version."""
         outputs, version = self.predict(self.generator_model, EXPLAIN_SIGNATURE,
                                         {EXAMPLES_INPUT: np.array(rows, dtype=object)}, timeout)
-        return [text.decode("utf-8", errors="replace") for text in outputs["explanations"]], version
+        return [_text(text) for text in outputs["explanations"]], version
 
 
 class GrpcModelClient(ModelClient):

@@ -3,8 +3,10 @@
 ``Recommend`` reads the user's stored history (as many recent events as the served retrieval
 model reads, from its ``model_settings`` signature), adds the request's events, asks the retrieval
 model for its top 100 with everything the user has seen excluded, re-ranks for diversity
-(MMR over the model's item embeddings) and explains the first items with the generator. A user
-with no history at all gets the store's popular-and-recent list. Requests and responses are the
+(MMR over the model's item embeddings). A user with no history at all gets the store's
+popular-and-recent list instead. Either list's items carry their title and categories from the
+retrieval model's catalog (its ``item_details``), and the first ones are explained with the
+generator (from the item alone when the user has no history). Requests and responses are the
 messages of ``serving/protos/recommendation.proto``.
 
 Example::
@@ -17,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import grpc
 import numpy as np
@@ -119,24 +121,31 @@ class Recommender:
         stored = self.store.recent_items(request.user_id, history_length, limits.max_seen_items)
         history = self._history(stored.history, request, int(now), history_length)
         response = pb.RecommendResponse(user_id=request.user_id, history_length=len(history))
-        if not history:
-            response.source = POPULAR_RECENT
-            for item_id, count in self.store.popular_recent(k, options.popular_window_s):
-                response.items.add(item_id=item_id, score=float(count))
-            return response
-        seen = list(dict.fromkeys([item for item, _ in reversed(history)] + stored.seen))
-        query = query_example(request.user_id, [item for item, _ in history], [ts for _, ts in history],
-                              int(now), exclude=seen[:limits.max_seen_items])
+        if history:
+            chosen, version = self._model_items(request.user_id, history, stored.seen, k, diversity, int(now),
+                                                deadline)
+            response.source, response.retrieval_model_version = MODEL, version
+        else:
+            chosen, response.source = self.store.popular_recent(k, options.popular_window_s), POPULAR_RECENT
+        for item_id, score in chosen:
+            response.items.add(item_id=item_id, score=float(score))
+        if response.items:
+            self._describe(response, deadline)
+            if explain_count:  # a user without history: from the item's content alone
+                self._explain(request.user_id, [item for item, _ in history], response, explain_count, deadline)
+        return response
+
+    def _model_items(self, user_id: str, history: List[tuple], stored_seen: List[str], k: int, diversity: float,
+                     now: int, deadline: Deadline) -> Tuple[List[tuple], int]:
+        """The retrieval model's top ``k`` (item id, score), re-ranked for diversity, and its version."""
+        seen = list(dict.fromkeys([item for item, _ in reversed(history)] + stored_seen))
+        query = query_example(user_id, [item for item, _ in history], [ts for _, ts in history],
+                              now, exclude=seen[:self.options.limits.max_seen_items])
         item_ids, scores, version = self.models.recommend([query], deadline.remaining("retrieval"))
         finite = np.isfinite(scores[0])  # the model pads with -inf when fewer items remain
         candidates = list(zip(item_ids[0][finite].tolist(), scores[0][finite].tolist()))
         chosen = self._diversify(candidates, k, diversity, version, deadline)
-        response.source, response.retrieval_model_version = MODEL, version
-        for item, score in chosen:
-            response.items.add(item_id=item.decode("utf-8"), score=float(score))
-        if explain_count and response.items:
-            self._explain(request.user_id, [item for item, _ in history], response, explain_count, deadline)
-        return response
+        return [(item.decode("utf-8"), score) for item, score in chosen], version
 
     @staticmethod
     def _history(stored: List[tuple], request: pb.RecommendRequest, now: int, limit: int) -> List[tuple]:
@@ -151,6 +160,14 @@ class Recommender:
                                                  deadline.remaining("diversity re-ranking"))
         order = mmr_order(np.array([score for _, score in candidates], np.float32), embeddings, k, diversity)
         return [candidates[i] for i in order]
+
+    def _describe(self, response: pb.RecommendResponse, deadline: Deadline) -> None:
+        """Each item's title and categories from the served retrieval model's catalog, in one call."""
+        details = self.models.item_details([item.item_id.encode("utf-8") for item in response.items],
+                                           deadline.remaining("item details"))
+        for item, (title, categories) in zip(response.items, details):
+            item.title = title
+            item.categories.extend(categories)
 
     def _explain(self, user_id: str, history: List[str], response: pb.RecommendResponse, count: int,
                  deadline: Deadline) -> None:

@@ -1,42 +1,15 @@
 """``history_length`` has one owner, ``RetrievalConfig``: ExampleGen writes that many history
 items, the export's ``model_settings`` signature carries it, and the service sends that many
 recent events (asking again when a new model version answers)."""
-import numpy as np
-import tensorflow as tf
-
 from pipelines.recgen_pipeline import PipelineConfig, create_components
 from recgen.contracts import features as F
 from recgen.contracts.events import StoredEvent
-from recgen.contracts.signatures import (
-    HISTORY_LENGTH_OUTPUT,
-    QUERY_FEATURE_SPEC,
-    RECOMMEND_SIGNATURE,
-    SETTINGS_SIGNATURE,
-)
+from recgen.contracts.signatures import RECOMMEND_SIGNATURE, SETTINGS_SIGNATURE
 from serving.event_store import open_event_store
-from serving.model_client import ModelClient
 from serving.protos import recommendation_pb2 as pb
 from serving.recommender import Deadline, Recommender
+from tests.fake_models import FakeModels
 from trainer.config import RetrievalConfig
-
-
-class SettingsModels(ModelClient):
-    """A retrieval model whose ``model_settings`` says ``history_lengths[version]``; records the
-    history each ``recommend_examples`` query carried."""
-
-    def __init__(self, history_lengths):
-        super().__init__()
-        self.history_lengths, self.version = history_lengths, 1
-        self.settings_calls, self.query_histories = 0, []
-
-    def predict(self, model, signature, inputs, timeout, version=None):
-        if signature == SETTINGS_SIGNATURE:
-            self.settings_calls += 1
-            return {HISTORY_LENGTH_OUTPUT: np.array([self.history_lengths[self.version]])}, self.version
-        assert signature == RECOMMEND_SIGNATURE
-        query = tf.io.parse_example(inputs["examples"], QUERY_FEATURE_SPEC)
-        self.query_histories.append(tf.sparse.to_dense(query[F.HISTORY_ITEM_IDS]).shape[1])
-        return {"item_ids": np.array([[b"i9"]]), "scores": np.array([[1.0]], np.float32)}, self.version
 
 
 def recommend(recommender):
@@ -45,19 +18,19 @@ def recommend(recommender):
 
 
 def test_the_service_sends_as_many_events_as_the_served_model_reads(tmp_path):
-    models = SettingsModels({1: 3, 2: 6})
+    models = FakeModels(history_lengths={1: 3, 2: 6})
     with open_event_store(f"sqlite://{tmp_path}/events.db") as store:
         for n in range(8):
             store.record(StoredEvent(f"e{n}", "u1", f"i{n}", 1000 + n, "click", ""))
         recommender = Recommender(store, models)
         assert recommend(recommender).history_length == 3
         assert recommend(recommender).history_length == 3
-        assert models.settings_calls == 1, "the settings are asked once per version"
+        assert len(models.asked(SETTINGS_SIGNATURE)) == 1, "the settings are asked once per version"
         models.version = 2  # a new version is pushed: the request it answers still sent 3 events
         assert recommend(recommender).history_length == 3
         assert recommend(recommender).history_length == 6
-        assert models.settings_calls == 2
-    assert models.query_histories == [3, 3, 3, 6]
+        assert len(models.asked(SETTINGS_SIGNATURE)) == 2
+    assert [len(rows[0][F.HISTORY_ITEM_IDS]) for _, rows in models.asked(RECOMMEND_SIGNATURE)] == [3, 3, 3, 6]
 
 
 def test_the_pipeline_config_gives_example_gen_the_retrieval_models_history_length(tmp_path):

@@ -20,10 +20,10 @@ from tensorflow_serving.apis import (
 
 from recgen.contracts import features as F
 from recgen.contracts.model_base import ModelBase
-from recgen.contracts.signatures import predict_request, query_example
+from recgen.contracts.signatures import ITEM_DETAILS_SIGNATURE, predict_request, query_example
 from serving.batching import Batcher, BatchingOptions
 from serving.errors import ServingError
-from tests.serving_fixtures import call_rest, model_server, server_stack  # noqa: F401 (fixtures)
+from tests.serving_fixtures import call_rest, catalog_details, model_server, server_stack  # noqa: F401 (fixtures)
 
 REQUEST = dict(user_id=np.array([b"user_000001"], dtype=object),
                history_item_ids=np.array([[b"item_000003", b"item_000010"]], dtype=object),
@@ -96,7 +96,8 @@ def test_model_metadata_is_the_saved_models_signature_defs(model_server):
     with open(os.path.join(model_server.options.base_dir, "retrieval", "1", "saved_model.pb"), "rb") as stream:
         saved.ParseFromString(stream.read())
     assert dict(signatures.signature_def) == dict(saved.meta_graphs[0].signature_def)
-    assert {"recommend", "recommend_examples", "item_embeddings", "serving_default"} <= set(signatures.signature_def)
+    assert {"recommend", "recommend_examples", "item_embeddings", ITEM_DETAILS_SIGNATURE,
+            "serving_default"} <= set(signatures.signature_def)
     assert response.model_spec.version.value == 1
     with pytest.raises(grpc.RpcError) as wrong_field:
         prediction.GetModelMetadata(get_model_metadata_pb2.GetModelMetadataRequest(
@@ -126,6 +127,22 @@ def test_rest_predict_row_and_columnar_formats_equal_grpc(model_server):
         "user_id": ["user_000001"], "history_item_ids": [["item_000003", "item_000010"]],
         "history_timestamps": [[1_000, 2_000]], "timestamp": [3_000], "k": 5, "exclude_item_ids": [[""]]}})
     assert code == 200 and len(body["outputs"]["item_ids"][0]) == 5
+
+
+def test_item_details_are_the_catalogs_titles_and_categories_over_grpc_and_rest(model_server, catalog_details):
+    prediction, _ = stubs(model_server)
+    ids = ["item_000001", "item_000002", "not-in-the-catalog"]
+    expected = [catalog_details["item_000001"], catalog_details["item_000002"], ("", [])]
+    outputs = prediction.Predict(predict_request("retrieval", ITEM_DETAILS_SIGNATURE, {"item_ids": ids}),
+                                 timeout=30).outputs
+    titles, categories = tf.make_ndarray(outputs["titles"]), tf.make_ndarray(outputs["categories"])
+    assert titles.shape == (3,) and categories.shape[0] == 3, "every output has the batch dimension"
+    assert [(t.decode(), [c.decode() for c in row if c]) for t, row in zip(titles, categories)] == expected
+    assert expected[0][0] and expected[0][1], "the synthetic catalog has titles and categories"
+    code, rows = rest(model_server, "/v1/models/retrieval:predict",
+                      {"signature_name": ITEM_DETAILS_SIGNATURE, "instances": ids})
+    assert code == 200
+    assert [(row["titles"], [c for c in row["categories"] if c]) for row in rows["predictions"]] == expected
 
 
 def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(synthetic_run, model_server):
@@ -206,19 +223,22 @@ def test_model_names_cannot_escape_the_model_base(synthetic_run, model_server, t
 
 def test_each_version_replays_its_warm_up_records_before_serving(model_server):
     served = model_server.manager.served("retrieval")
-    assert served.warm_up() == 24  # 8 for each signature the service calls, and serving_default
+    assert served.warm_up() == 32  # 8 for each signature the service calls, and serving_default
     assert model_server.options.host == "127.0.0.1"
     assert F.USER_ID in served.input_specs("recommend")
 
 
-def test_the_in_process_client_answers_as_the_grpc_client(model_server):
-    from serving.model_client import GrpcModelClient, InProcessModelClient
+def test_the_in_process_client_answers_as_the_grpc_client(model_server, catalog_details):
+    from serving.model_client import GrpcModelClient, InProcessModelClient, ItemDetails
     query = query_example("user_000001", ["item_000003", "item_000010"], [1_000, 2_000], 3_000)
     over_grpc, in_process = GrpcModelClient(model_server.grpc_address), InProcessModelClient(model_server.manager)
     grpc_ids, grpc_scores, grpc_version = over_grpc.recommend([query], timeout=30)
     ids, scores, version = in_process.recommend([query], timeout=30)
     assert ids.tolist() == grpc_ids.tolist() and version == grpc_version == 1
     np.testing.assert_allclose(scores, grpc_scores, rtol=1e-6)
+    asked = [grpc_ids[0][0], b"not-in-the-catalog"]
+    expected = [ItemDetails(*catalog_details[asked[0].decode()]), ItemDetails("", [])]
+    assert over_grpc.item_details(asked, timeout=30) == in_process.item_details(asked, timeout=30) == expected
     for client in (over_grpc, InProcessModelClient(model_server.manager, retrieval_model="absent")):
         with pytest.raises(ServingError) as error:
             client.predict("absent", "recommend_examples", {"examples": np.array([query], dtype=object)}, 30)

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#serving/protos/recommendation.proto\x12\x0erecgen.serving\"|\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x10\n\x08sequence\x18\x07 \x01(\x03\"\xaa\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12,\n\rrecent_events\x18\x02 \x03(\x0b\x32\x15.recgen.serving.Event\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x0f\n\x07\x65xplain\x18\x04 \x01(\x08\x12\x15\n\rexplain_count\x18\x05 \x01(\x05\x12\x16\n\tdiversity\x18\x06 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_diversity\"E\n\x0eRecommendation\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x13\n\x0b\x65xplanation\x18\x03 \x01(\t\"\xbd\x01\n\x11RecommendResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.recgen.serving.Recommendation\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x1f\n\x17retrieval_model_version\x18\x04 \x01(\x03\x12\x1f\n\x17generator_model_version\x18\x05 \x01(\x03\x12\x16\n\x0ehistory_length\x18\x06 \x01(\x05\":\n\x12RecordEventRequest\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.recgen.serving.Event\"8\n\x13RecordEventResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"3\n\x11GetHistoryRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\";\n\x12GetHistoryResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.recgen.serving.Event2\x96\x02\n\x15RecommendationService\x12P\n\tRecommend\x12 .recgen.serving.RecommendRequest\x1a!.recgen.serving.RecommendResponse\x12V\n\x0bRecordEvent\x12\".recgen.serving.RecordEventRequest\x1a#.recgen.serving.RecordEventResponse\x12S\n\nGetHistory\x12!.recgen.serving.GetHistoryRequest\x1a\".recgen.serving.GetHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#serving/protos/recommendation.proto\x12\x0erecgen.serving\"|\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x10\n\x08sequence\x18\x07 \x01(\x03\"\xaa\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12,\n\rrecent_events\x18\x02 \x03(\x0b\x32\x15.recgen.serving.Event\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x0f\n\x07\x65xplain\x18\x04 \x01(\x08\x12\x15\n\rexplain_count\x18\x05 \x01(\x05\x12\x16\n\tdiversity\x18\x06 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_diversity\"h\n\x0eRecommendation\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x13\n\x0b\x65xplanation\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x12\n\ncategories\x18\x05 \x03(\t\"\xbd\x01\n\x11RecommendResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.recgen.serving.Recommendation\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x1f\n\x17retrieval_model_version\x18\x04 \x01(\x03\x12\x1f\n\x17generator_model_version\x18\x05 \x01(\x03\x12\x16\n\x0ehistory_length\x18\x06 \x01(\x05\":\n\x12RecordEventRequest\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.recgen.serving.Event\"8\n\x13RecordEventResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"3\n\x11GetHistoryRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\";\n\x12GetHistoryResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.recgen.serving.Event2\x96\x02\n\x15RecommendationService\x12P\n\tRecommend\x12 .recgen.serving.RecommendRequest\x1a!.recgen.serving.RecommendResponse\x12V\n\x0bRecordEvent\x12\".recgen.serving.RecordEventRequest\x1a#.recgen.serving.RecordEventResponse\x12S\n\nGetHistory\x12!.recgen.serving.GetHistoryRequest\x1a\".recgen.serving.GetHistoryResponseb\x06proto3')
 
 
 
@@ -91,17 +91,17 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _RECOMMENDREQUEST._serialized_start=182
   _RECOMMENDREQUEST._serialized_end=352
   _RECOMMENDATION._serialized_start=354
-  _RECOMMENDATION._serialized_end=423
-  _RECOMMENDRESPONSE._serialized_start=426
-  _RECOMMENDRESPONSE._serialized_end=615
-  _RECORDEVENTREQUEST._serialized_start=617
-  _RECORDEVENTREQUEST._serialized_end=675
-  _RECORDEVENTRESPONSE._serialized_start=677
-  _RECORDEVENTRESPONSE._serialized_end=733
-  _GETHISTORYREQUEST._serialized_start=735
-  _GETHISTORYREQUEST._serialized_end=786
-  _GETHISTORYRESPONSE._serialized_start=788
-  _GETHISTORYRESPONSE._serialized_end=847
-  _RECOMMENDATIONSERVICE._serialized_start=850
-  _RECOMMENDATIONSERVICE._serialized_end=1128
+  _RECOMMENDATION._serialized_end=458
+  _RECOMMENDRESPONSE._serialized_start=461
+  _RECOMMENDRESPONSE._serialized_end=650
+  _RECORDEVENTREQUEST._serialized_start=652
+  _RECORDEVENTREQUEST._serialized_end=710
+  _RECORDEVENTRESPONSE._serialized_start=712
+  _RECORDEVENTRESPONSE._serialized_end=768
+  _GETHISTORYREQUEST._serialized_start=770
+  _GETHISTORYREQUEST._serialized_end=821
+  _GETHISTORYRESPONSE._serialized_start=823
+  _GETHISTORYRESPONSE._serialized_end=882
+  _RECOMMENDATIONSERVICE._serialized_start=885
+  _RECOMMENDATIONSERVICE._serialized_end=1163
 # @@protoc_insertion_point(module_scope)
