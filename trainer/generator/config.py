@@ -15,6 +15,10 @@ from typing import Dict, Optional
 
 from trainer.json_config import JsonConfig
 
+# Keras dtype policies the generator accepts: float32, or mixed precision (float32 variables,
+# float16/bfloat16 computation) for GPUs; bfloat16 needs no loss scaling and also runs on CPUs.
+DTYPE_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorConfig(JsonConfig):
@@ -32,8 +36,11 @@ class GeneratorConfig(JsonConfig):
     max_target_tokens: int = 24        # longest reference learned; default generation length
     # Tokenizer (WordPiece learned on the train split's prompts and references).
     vocabulary_size: int = 4000
-    # Model: a GPT-2-style keras-hub backbone; ``preset`` starts from a keras-hub preset instead.
+    # Model: a GPT-2-style keras-hub backbone; ``preset`` starts from a keras-hub preset instead
+    # (a Kaggle/Hugging Face handle such as "gpt2_base_en", or a directory a run saved).
     preset: Optional[str] = None
+    lora_rank: Optional[int] = None    # with a preset: LoRA of this rank; None or 0: every weight trains
+    dtype_policy: str = "float32"      # "mixed_float16" / "mixed_bfloat16": float32 weights, 16-bit compute
     num_layers: int = 2
     num_heads: int = 4
     hidden_dim: int = 128
@@ -55,6 +62,16 @@ class GeneratorConfig(JsonConfig):
     top_k: int = 10                    # 0: no top-k cut
     top_p: float = 1.0
     no_repeat_ngram_size: int = 3      # 0: no guard
+
+    def __post_init__(self):
+        if self.dtype_policy not in DTYPE_POLICIES:
+            raise ValueError(f"dtype_policy {self.dtype_policy!r}: expected one of {', '.join(DTYPE_POLICIES)}")
+        if self.lora_rank is not None and (isinstance(self.lora_rank, bool) or not isinstance(self.lora_rank, int)
+                                           or self.lora_rank < 0):
+            raise ValueError(f"lora_rank {self.lora_rank!r}: expected a positive integer, or 0/null for full fine-tuning")
+        if self.lora_rank and not self.preset:
+            raise ValueError(f"lora_rank {self.lora_rank}: LoRA fine-tunes a pretrained model; set preset too "
+                             "(a model trained from scratch trains every weight)")
 
     @property
     def sequence_length(self) -> int:

@@ -6,8 +6,9 @@ ExampleGen's raw examples, ``transform_output`` the generator Transform (review 
 
 Steps: keyword tables from train reviews -> prompts (leave-one-out item keywords for train)
 -> WordPiece vocabulary on the train corpus (or a preset's tokenizer) -> causal LM trained
-with early stopping on eval loss -> ``Format-Serving/`` (the ``generate`` SavedModel, op
-checked), ``Preset/`` (keras-hub preset a later run can start from) and
+with early stopping on eval loss (a preset's: fully, or LoRA factors alone with
+``lora_rank``; in ``dtype_policy``) -> ``Preset/`` (keras-hub preset a later run can start
+from; LoRA merged), ``Format-Serving/`` (the ``generate`` SavedModel, op checked) and
 ``training_history.json``.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from trainer.evaluation_slices import EvaluationSlices, head_item_ids, training_
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, read_keyword_tables
-from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
+from trainer.generator.model import build_causal_lm, pretrained_causal_lm, save_tuned, training_batch
 from trainer.generator.prompts import PromptBuilder
 from trainer.generator.tokenizer import learn_tokenizer
 
@@ -71,11 +72,13 @@ def sequence_dataset(pairs, tokenizer, config: GeneratorConfig, shuffle: bool) -
 
 
 def start_model(config: GeneratorConfig, corpus: np.ndarray):
-    """``(causal_lm, tokenizer)``: from ``config.preset`` when set, otherwise new, with a WordPiece
-    vocabulary learned on ``corpus`` (train-split prompts and references)."""
+    """``(causal_lm, tokenizer)``: from ``config.preset`` when set (``pretrained_causal_lm``),
+    otherwise new, with a WordPiece vocabulary learned on ``corpus`` (train-split prompts and
+    references)."""
     if config.preset:
-        logger.info(f"GeneratorTrainer: starting from preset {config.preset}")
-        return load_preset(config.preset)
+        logger.info(f"GeneratorTrainer: starting from preset {config.preset} ({config.dtype_policy}, "
+                    + (f"LoRA rank {config.lora_rank})" if config.lora_rank else "every weight trains)"))
+        return pretrained_causal_lm(config)
     tokenizer = learn_tokenizer([text.decode("utf-8") for text in corpus], config.vocabulary_size)
     return build_causal_lm(config, tokenizer), tokenizer
 
@@ -130,9 +133,9 @@ def run_fn(fn_args) -> None:
     causal_lm, tokenizer = start_model(config, np.concatenate(train_pairs))
     history = train(causal_lm, tokenizer, train_pairs, eval_pairs, config)
     slices = EvaluationSlices(head_item_ids(catalog.item_ids, training_event_counts(train_files, catalog.item_ids)))
+    model_dir = os.path.dirname(fn_args.serving_model_dir)
+    causal_lm = save_tuned(causal_lm, tokenizer, config, os.path.join(model_dir, PRESET_DIR))
     export_generator(causal_lm, tokenizer, builder, config, slices, fn_args.serving_model_dir)
     check_servable(fn_args.serving_model_dir)
-    model_dir = os.path.dirname(fn_args.serving_model_dir)
-    save_preset(causal_lm, tokenizer, os.path.join(model_dir, PRESET_DIR))
     with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE), "w") as stream:
         json.dump({"config": json.loads(config.to_json()), "history": history}, stream, indent=2)
