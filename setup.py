@@ -18,7 +18,7 @@ setup(
     install_requires=[
         "tfx[kfp]==1.16.0", "tensorflow==2.16.2", "tf-keras==2.16.0",
         "tensorflow-recommenders==0.7.7", "keras-hub==0.25.1", "tensorflow-text==2.16.1",
-        "tensorflow-serving-api==2.16.1", "kfp==2.5.0", "dill", "psutil", "croniter", "redis", "matplotlib",
+        "tensorflow-serving-api==2.16.1", "kfp==2.5.0", "dill", "psutil", "croniter", "redis", "matplotlib", "vaderSentiment",
     ],
     entry_points={"console_scripts": ["recgen=recgen.cli:main"]},
 )

@@ -2,7 +2,7 @@
 baselines' texts for the same (user, item).
 
 It calls the SavedModel's ``generate`` signature (the one serving uses) with its default
-(greedy) decoding on each test user's test item and history, and writes the texts with their
+decoding (``GeneratorConfig``'s) on each test user's test item and history, and writes the texts with their
 references (the test events' summaries; MovieLens: the user's tags of the movie). It scores
 nothing: the GeneratorEvaluator computes the text quality of the generator and of the baselines
 (docs/evaluation.md#metrics), the baselines' from ``baselines_test.jsonl``
@@ -60,8 +60,9 @@ def split_reviews(split_uri: str) -> List[dict]:
     return rows
 
 
-def explain_rows(generate: LoadedSignature, rows: List[dict], batch_size: int = 64) -> List[str]:
-    """Greedy explanations (the signature's defaults) for each row's user, item and history."""
+def explain_rows(generate: LoadedSignature, rows: List[dict], batch_size: int = 64, **settings) -> List[str]:
+    """Explanations for each row's user, item and history, decoded with the signature's defaults
+    or with ``settings`` (e.g. ``temperature=tf.constant(0.6)``)."""
     texts: List[str] = []
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
@@ -69,7 +70,7 @@ def explain_rows(generate: LoadedSignature, rows: List[dict], batch_size: int = 
         history = [row["history"] + [""] * (width - len(row["history"])) for row in batch]
         result = generate(user_id=tf.constant([row["user_id"] for row in batch]),
                           item_id=tf.constant([row["item_id"] for row in batch]),
-                          history_item_ids=tf.constant(history, tf.string))
+                          history_item_ids=tf.constant(history, tf.string), **settings)
         texts.extend(text.decode("utf-8") for text in result["explanations"].numpy())
         _logger.info(f"SplitExplainer: {len(texts):,} of {len(rows):,} test users explained")
     return texts

@@ -20,8 +20,9 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from components.evaluation.tfma_metrics import TEXT_NAMES  # noqa: E402
+from components.evaluation.tfma_metrics import TEXT_NAMES, text_metric_name  # noqa: E402
 from pipelines.evaluation_report import OVERALL, compared_with, describe_failure, outcome  # noqa: E402
+from recgen.explanation_baselines import BASELINES  # noqa: E402
 
 RETRIEVAL_COLUMNS = ("example_count", "hr@10", "ndcg@10", "mrr@10", "hr@50", "hr@100", "coverage@10", "ild@10",
                      "novelty@10", "gini@10")
@@ -105,6 +106,18 @@ def metric_table(slices: Dict[str, Dict[str, Dict[str, float]]], columns: Iterab
     return "<table>" + "".join(rows) + "</table>"
 
 
+def explainer_table(figures: Dict[str, float]) -> str:
+    """The candidate generator beside the baseline explainers on the overall test split, one row
+    each (``figures``: the candidate's overall metrics, baselines' as ``<baseline>/<metric>``)."""
+    rows = ["<tr><th>explainer</th>" + "".join(f"<th>{html.escape(name)}</th>" for name in TEXT_NAMES) + "</tr>"]
+    for explainer in ("", *BASELINES):
+        if text_metric_name(TEXT_NAMES[0], explainer) in figures:
+            rows.append(f'<tr><td class="name">{html.escape(explainer or "generator")}</td>'
+                        + "".join(_cell(figures.get(text_metric_name(name, explainer))) for name in TEXT_NAMES)
+                        + "</tr>")
+    return "<h3>Explainers compared (test split)</h3><table>" + "".join(rows) + "</table>"
+
+
 def verdict(model_name: str, evaluation: dict) -> str:
     """One paragraph: blessed or not (and why), pushed where."""
     css = "ok" if evaluation["blessed"] else "bad"
@@ -130,6 +143,7 @@ def render(evaluations: Dict[str, Optional[dict]], title: str) -> str:
     generator = evaluations.get("generator")
     if generator:
         parts += ["<h2>Explanation generator</h2>",
+                  explainer_table(generator["slices"].get(OVERALL, {}).get("candidate", {})),
                   metric_table(generator["slices"], ("example_count", *TEXT_NAMES))]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -100,7 +100,8 @@ def _print_report(report: dict) -> None:
 REPORT_FILE = "report.html"
 EVALUATION_COLUMNS = {"retrieval": ("hr@10", "ndcg@10", "mrr@10", "hr@100", "coverage@10", "ild@10", "novelty@10",
                                     "gini@10"),
-                      "generator": ("bleu-1", "bleu-4", "rouge-l", "distinct-2", "usr", "personalization")}
+                      "generator": ("bleu-1", "bleu-4", "rouge-l", "distinct-1", "distinct-2", "usr", "personalization",
+                                    "fmr", "negative-share")}
 
 
 def _print_evaluation(model_name: str, evaluation: dict) -> None:
@@ -121,17 +122,16 @@ def _print_evaluation(model_name: str, evaluation: dict) -> None:
                       + "".join(f"{roles[role].get(c, float('nan')):>{w}.4f}" for c, w in zip(columns, widths)))
 
 
-TEXT_METRICS = ("bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "usr",
-                "personalization")
-
-
 def _print_text_quality(explanations: dict) -> None:
+    from components.evaluation.tfma_metrics import TEXT_NAMES
     explainers = [name for name in explanations if isinstance(explanations[name], dict)]
     pairs = explanations[explainers[0]]["pairs"]
+    widths = [max(10, len(metric) + 2) for metric in TEXT_NAMES]
     print(f"test-split explanations ({pairs:,} with a reference text of {explanations['users']:,} test users):")
-    print("  " + f"{'':<20}" + "".join(f"{metric:>10}" for metric in TEXT_METRICS))
+    print("  " + f"{'':<20}" + "".join(f"{metric:>{w}}" for metric, w in zip(TEXT_NAMES, widths)))
     for name in explainers:
-        print("  " + f"{name:<20}" + "".join(f"{explanations[name][metric]:>10.3f}" for metric in TEXT_METRICS))
+        print("  " + f"{name:<20}" + "".join(f"{explanations[name][metric]:>{w}.3f}"
+                                             for metric, w in zip(TEXT_NAMES, widths)))
 
 
 def _pipeline_report(args) -> int:

@@ -11,6 +11,9 @@ same (user, item), or looks at the generated texts alone:
 - USR: distinct generated sentences (token sequences) / generated texts.
 - Personalization: over items explained to at least two users, the share of user pairs whose
   texts differ, pairs pooled over items.
+- FMR (feature matching ratio, as PETER defines it): the share of texts that contain at least
+  one of their item's feature words (here the item's train-review keywords).
+- Negative share: the share of texts VADER classifies negative (``recgen/sentiment.py``).
 
 Example:
     >>> tokenize("Great strings, 5 stars!")
@@ -26,7 +29,9 @@ import math
 import re
 from collections import Counter
 from itertools import combinations
-from typing import Dict, Hashable, List, Sequence, Tuple
+from typing import Dict, Hashable, List, Mapping, Optional, Sequence, Tuple
+
+from recgen.sentiment import negative_share
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -220,12 +225,28 @@ def personalization(user_ids: Sequence[Hashable], item_ids: Sequence[Hashable], 
     return differing / pairs if pairs else 0.0
 
 
+def feature_matching_ratio(item_ids: Sequence[Hashable], texts: Sequence[str],
+                           item_features: Mapping[Hashable, Sequence[str]]) -> float:
+    """FMR: the share of ``texts`` holding at least one feature word of their item (0 for no texts).
+    An item without features counts as not matched.
+
+    >>> feature_matching_ratio(["i1", "i1", "i2"], ["Warm tone!", "great", "nice"], {"i1": ["warm", "tube"]})
+    0.3333333333333333
+    """
+    _check_same_length(item_ids=item_ids, texts=texts)
+    matched = sum(bool(set(tokenize(text)) & {word.lower() for word in item_features.get(item, ())})
+                  for item, text in zip(item_ids, texts))
+    return matched / len(texts) if texts else 0.0
+
+
 def text_quality(user_ids: Sequence[Hashable], item_ids: Sequence[Hashable],
-                 hypotheses: Sequence[str], references: Sequence[str]) -> Dict[str, float]:
+                 hypotheses: Sequence[str], references: Sequence[str],
+                 item_features: Optional[Mapping[Hashable, Sequence[str]]] = None) -> Dict[str, float]:
     """All section-3 text metrics of generated ``hypotheses`` against ``references``, one per (user, item).
 
     Keys: bleu-1, bleu-4, rouge-1, rouge-2, rouge-l (x100), distinct-1, distinct-2, usr,
-    personalization (0..1) and pairs (how many texts were scored).
+    personalization, fmr (NaN without ``item_features``), negative-share (0..1) and pairs (how
+    many texts were scored).
 
     >>> text_quality(["u1"], ["i1"], ["fine"], ["fine"])["bleu-1"]
     100.0
@@ -238,4 +259,7 @@ def text_quality(user_ids: Sequence[Hashable], item_ids: Sequence[Hashable],
             "distinct-2": distinct_n(hypotheses, 2),
             "usr": unique_sentence_ratio(hypotheses),
             "personalization": personalization(user_ids, item_ids, hypotheses),
+            "fmr": (feature_matching_ratio(item_ids, hypotheses, item_features) if item_features is not None
+                    else math.nan),
+            "negative-share": negative_share(hypotheses),
             "pairs": len(hypotheses)}

@@ -17,6 +17,7 @@ from trainer.evaluation_slices import EvaluationSlices
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.decoding import (
     DecodingSettings,
+    TokenBias,
     _core_slice_update,
     banned_ngram_logits,
     filtered_log_probs,
@@ -25,16 +26,19 @@ from trainer.generator.decoding import (
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, top_terms
 from trainer.generator.model import build_causal_lm, load_preset, save_preset, training_batch
+from trainer.generator.outcome import outcome_of
 from trainer.generator.prompts import PromptBuilder
-from trainer.generator.tokenizer import learn_tokenizer
+from trainer.generator.tokenizer import RESERVED_TOKENS, ExplanationTokenizer, learn_tokenizer
 
 TINY = GeneratorConfig(num_layers=1, num_heads=2, hidden_dim=32, intermediate_dim=64, dropout=0.0,
                        max_prompt_tokens=24, max_target_tokens=8, vocabulary_size=200, item_keywords=2,
-                       review_keywords=2, min_length=0, temperature=0.0, top_k=0)  # greedy by default
+                       review_keywords=2, min_length=0, temperature=0.0, top_k=0,
+                       copy_bias=0.0)  # greedy, unbiased by default
 
 
 def settings(**changes):
-    values = dict(max_length=8, min_length=0, temperature=0.0, top_k=0, top_p=1.0, no_repeat_ngram_size=3, seed=0)
+    values = dict(max_length=8, min_length=0, temperature=0.0, top_k=0, top_p=1.0, no_repeat_ngram_size=3,
+                  copy_bias=0.0, seed=0)
     values.update(changes)
     return DecodingSettings.checked(**values, config=TINY)
 
@@ -44,7 +48,8 @@ def settings(**changes):
     ({"max_length": 17}, "max_length must be at most 16"), ({"top_p": 0.0}, "top_p must be in (0, 1]"),
     ({"top_p": 1.5}, "top_p must be in (0, 1]"), ({"temperature": -0.1}, "temperature must be >= 0"),
     ({"top_k": -2}, "top_k must be >= 0"), ({"min_length": -1}, "min_length must be >= 0"),
-    ({"min_length": 9}, "min_length must be at most max_length"), ({"no_repeat_ngram_size": -1}, "no_repeat_ngram_size must be >= 0")])
+    ({"min_length": 9}, "min_length must be at most max_length"), ({"no_repeat_ngram_size": -1}, "no_repeat_ngram_size must be >= 0"),
+    ({"copy_bias": -1.0}, "copy_bias must be >= 0")])
 def test_bad_decoding_settings_fail_with_a_message_naming_the_setting(changes, message):
     with pytest.raises(tf.errors.InvalidArgumentError, match=message.replace("(", r"\(").replace("]", r"\]")):
         settings(**changes)
@@ -103,11 +108,36 @@ def test_prompts_name_the_item_and_the_users_own_words_and_survive_unknowns():
     builder = toy_builder()
     prompts = builder(tf.constant(["u1", "u1", "u9"]), tf.constant(["i3", "i3", "nope"]),
                       tf.constant([["i1", "i2"], ["i2", ""], ["", ""]])).numpy()
-    assert prompts[0].decode() == "item  |  | about  || user crisp cozy | recent bright strings ; warm amp tube"
-    assert prompts[1].decode() == "item  |  | about  || user crisp | recent bright strings"
-    assert prompts[2].decode() == "item  |  | about  || user  | recent "
+    assert prompts[0].decode() == "liked || item  |  | about  || user crisp cozy | recent bright strings ; warm amp tube"
+    assert prompts[1].decode() == "liked || item  |  | about  || user crisp | recent bright strings"
+    assert prompts[2].decode() == "liked || item  |  | about  || user  | recent "
     known = builder(tf.constant(["u1"]), tf.constant(["i1"]), tf.constant([[""]])).numpy()[0].decode()
-    assert known.startswith("item warm amp tube | gear, amps | about warm ||")
+    assert known.startswith("liked || item warm amp tube | gear, amps | about warm ||")
+
+
+def test_training_prompts_carry_each_reviews_outcome():
+    builder = toy_builder()
+    prompts = builder(tf.constant(["u1", "u1"]), tf.constant(["i1", "i2"]), tf.constant([[""], [""]]),
+                      outcomes=tf.constant([outcome_of(1.0, ""), outcome_of(0.0, "it broke, awful")])).numpy()
+    assert [p.decode().split(" || ")[0] for p in prompts] == ["disliked", "disliked"]
+    assert outcome_of(3.0, "") == "mixed" and outcome_of(4.0, "awful") == "liked"   # a rating wins over text
+
+
+def test_the_token_bias_bans_negative_words_and_prefers_the_items_unwritten_keywords():
+    tokenizer = ExplanationTokenizer(vocabulary=RESERVED_TOKENS + ["warm", "tone", "bright", "not", "disappointing",
+                                                                   "great", "##s"])
+    bias = TokenBias.for_items(tokenizer, tf.constant(["warm tone", "brights"]))   # "##s" is no word start
+    vocabulary = tokenizer.get_vocabulary()
+    idx = {word: vocabulary.index(word) for word in ("warm", "tone", "bright", "not", "disappointing", "great")}
+    tokens = tf.constant([[idx["great"], idx["warm"]], [idx["great"], idx["great"]]])
+    written = tf.constant([[True, True], [True, True]])     # row 0 wrote "warm" already
+    logits = bias(tf.zeros([2, len(vocabulary)]), tokens, written, tf.constant(4.0)).numpy()
+    assert logits[0, idx["not"]] < -1e8 and logits[1, idx["disappointing"]] < -1e8
+    assert logits[0, idx["tone"]] == 4.0 and logits[0, idx["warm"]] == 0.0 and logits[0, idx["bright"]] == 0.0
+    assert logits[1, idx["bright"]] == 4.0 and logits[1, idx["great"]] == 0.0
+    assert logits[1, vocabulary.index("##s")] == 0.0
+    no_copy = bias(tf.zeros([2, len(vocabulary)]), tokens, written, tf.constant(0.0)).numpy()
+    assert np.all(no_copy[no_copy > -1e8] == 0.0)
 
 
 def test_training_sequences_learn_only_the_explanation_and_its_end():

@@ -11,6 +11,7 @@ import pytest
 
 from recgen.cli import main as recgen_main
 from recgen.contracts.signatures import explain_example
+from recgen.sentiment import is_negative
 from serving import recommender as recommender_module
 from serving.protos import recommendation_pb2 as pb
 from serving.protos import recommendation_pb2_grpc
@@ -120,6 +121,17 @@ def test_a_cold_start_user_gets_an_explanation_of_each_explained_item(service, m
     texts = [item.explanation for item in response.items]
     assert all(texts[:4]) and not texts[4]
     assert texts[:4] == direct_explanations(model_server, "nobody-at-all", items(response)[:4], [])
+
+
+def test_no_served_explanation_argues_against_its_item(service):
+    """Known, request-time-only and cold-start users alike: the synthetic reviews include negative
+    ones ("disappointing ..."), the served explanations none."""
+    requests = [pb.RecommendRequest(user_id=f"user_{n:06d}", k=5, explain=True, explain_count=5) for n in range(12)]
+    requests.append(pb.RecommendRequest(user_id="nobody-negative", k=5, explain=True, explain_count=5))
+    texts = [item.explanation for request in requests
+             for item in stub(service).Recommend(request, timeout=60).items]
+    assert len(texts) == 5 * len(requests) and all(texts)
+    assert [text for text in texts if is_negative(text)] == []
 
 
 def test_diversity_reranks_toward_less_similar_items(service, model_server):

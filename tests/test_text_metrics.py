@@ -5,7 +5,7 @@ import math
 import pytest
 
 from recgen import text_metrics
-from recgen.text_metrics import (corpus_bleu, distinct_n, personalization, rouge_scores, text_quality, tokenize,
+from recgen.text_metrics import (corpus_bleu, distinct_n, feature_matching_ratio, personalization, rouge_scores, text_quality, tokenize,
                                  unique_sentence_ratio)
 
 # Two pairs; tokens and counts worked out below.
@@ -98,10 +98,26 @@ def test_personalization_is_zero_without_an_item_explained_to_two_users():
 def test_text_quality_reports_every_metric():
     scores = text_quality(["u1", "u2"], ["i1", "i1"], HYPOTHESES, REFERENCES)
     assert set(scores) == {"bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2",
-                           "usr", "personalization", "pairs"}
+                           "usr", "personalization", "fmr", "negative-share", "pairs"}
     assert math.isclose(scores["bleu-1"], 100 * 7 / 8 * math.exp(-0.25))
     assert scores["distinct-1"] == 7 / 8  # 8 hypothesis tokens, "the" twice
     assert scores["usr"] == 1.0 and scores["personalization"] == 1.0 and scores["pairs"] == 2
+    assert math.isnan(scores["fmr"])  # no item features given
+
+
+def test_fmr_counts_texts_that_name_one_of_their_items_features():
+    features = {"i1": ["Warm", "tube"], "i2": ["bright"]}
+    texts = ["warm and loud", "great amp", "tubes galore", "bright, crisp"]   # "tubes" is not "tube"
+    assert feature_matching_ratio(["i1", "i1", "i1", "i2"], texts, features) == 0.5
+    assert feature_matching_ratio(["i3"], ["warm"], features) == 0.0          # no features: not matched
+    scores = text_quality(["u1", "u2"], ["i1", "i2"], ["warm tone", "bright"], ["a", "b"], features)
+    assert scores["fmr"] == 1.0
+
+
+def test_negative_share_is_the_share_of_texts_vader_calls_negative():
+    scores = text_quality(["u1", "u2", "u3", "u4"], ["i1"] * 4,
+                          ["great tuner", "disappointing stand", "not worth it", "sturdy stand"], ["x"] * 4)
+    assert scores["negative-share"] == 0.5
 
 
 def test_text_quality_names_the_mismatched_lengths():

@@ -4,6 +4,7 @@ The "models" are tiny SavedModels that answer fixed lists / texts per user, so e
 figure below can be checked on paper. The same evaluation configs the pipeline uses
 (``components/evaluation/config.py``) drive TFMA, thresholds and blessing included.
 """
+import json
 import math
 
 import numpy as np
@@ -180,12 +181,15 @@ def test_blessing_fails_when_worse_than_the_baseline_by_more_than_allowed(retrie
     assert failed == {"hr@1"}  # hr@3 is equal (both 2/3), above its floor and within its drop
 
 
-def _generator_eval_config(baselines_path: str) -> tfma.EvalConfig:
-    """The pipeline's generator eval config with the baselines' texts where the executor puts them."""
+def _generator_eval_config(baselines_path: str, item_keywords_path: str = "") -> tfma.EvalConfig:
+    """The pipeline's generator eval config with the baselines' texts and the item keywords where the
+    executor puts them."""
+    config_json = with_metric_config(proto_utils.proto_to_json(generator_eval_config(EvaluationConfig())),
+                                     "BaselineExplanationQuality", baselines_path=baselines_path,
+                                     item_keywords_path=item_keywords_path)
+    config_json = with_metric_config(config_json, "ExplanationQuality", item_keywords_path=item_keywords_path)
     eval_config = tfma.EvalConfig()
-    proto_utils.json_to_proto(with_metric_config(proto_utils.proto_to_json(generator_eval_config(EvaluationConfig())),
-                                                 "BaselineExplanationQuality", baselines_path=baselines_path),
-                              eval_config)
+    proto_utils.json_to_proto(config_json, eval_config)
     return eval_config
 
 
@@ -200,7 +204,10 @@ def test_explanation_quality_metric_matches_hand_computation(tmp_path):
     baseline_texts.write(baselines_path, [("u1", "i1", {"item_most_frequent": "nice strings", "similar_user": "great"}),
                                           ("u2", "i1", {"item_most_frequent": "nice strings", "similar_user": "nice"}),
                                           ("u3", "i2", {"item_most_frequent": "x", "similar_user": "x"})])
-    metrics, validation = _analyse(_generator_eval_config(baselines_path), {CANDIDATE: model}, data,
+    keywords_path = str(tmp_path / "item_keywords.json")
+    with open(keywords_path, "w") as stream:
+        json.dump({"i1": ["strings", "tone"], "i2": ["x"]}, stream)
+    metrics, validation = _analyse(_generator_eval_config(baselines_path, keywords_path), {CANDIDATE: model}, data,
                                    str(tmp_path / "out"))
     overall = {name: value for (_, name, _), value in metrics[()].items()}
     # Unigrams: 3 of 4 generated match (great, strings, strings; "great" only once in u2's reference).
@@ -209,13 +216,16 @@ def test_explanation_quality_metric_matches_hand_computation(tmp_path):
     assert overall["distinct-1"] == pytest.approx(2 / 4) and overall["distinct-2"] == pytest.approx(1 / 2)
     assert overall["usr"] == 0.5 and overall["personalization"] == 0.0
     assert overall["pairs"] == 2 and overall["example_count"] == 3
+    assert overall["fmr"] == 1.0 and overall["negative-share"] == 0.0           # both name "strings"
+    assert overall["similar_user/fmr"] == 0.0 and overall["item_most_frequent/fmr"] == 1.0
     # item-most-frequent: "nice strings" for both; 3 of 4 unigrams match ("nice" not in u1's reference).
     assert overall["item_most_frequent/bleu-1"] == pytest.approx(75.0)
     assert overall["item_most_frequent/usr"] == 0.5 and overall["item_most_frequent/personalization"] == 0.0
     # similar-user: "great", "nice": each the first word of its reference, shorter (brevity penalty).
     assert overall["similar_user/rouge-1"] == pytest.approx(100 * 2 / 3)
     assert overall["similar_user/personalization"] == 1.0 and overall["similar_user/pairs"] == 2
-    expected = text_quality(["u1", "u2"], ["i1", "i1"], ["great", "nice"], ["great strings", "nice strings"])
+    expected = text_quality(["u1", "u2"], ["i1", "i1"], ["great", "nice"], ["great strings", "nice strings"],
+                            {"i1": ["strings", "tone"]})
     assert {name: overall[f"similar_user/{name}"] for name in expected} == pytest.approx(expected)
     head = {name: value for (_, name, _), value in metrics[(("target_popularity", "head"),)].items()}
     assert head["example_count"] == 1 and head["bleu-1"] == pytest.approx(100.0)  # u1's text is its reference

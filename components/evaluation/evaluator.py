@@ -7,7 +7,10 @@ them from the ``item_catalog`` and the train split (``item_statistics.py``), wri
 ``<evaluation uri>/item_statistics.json`` and points every ``TopKDiversity`` metric at it. The
 baseline explainers' text quality needs their texts: the executor points every
 ``BaselineExplanationQuality`` metric at the ``explanations`` artifact's ``baselines_test.jsonl``
-(``baseline_texts.py``). Everything else is TFX's Evaluator executor (TFMA, thresholds, blessing).
+(``baseline_texts.py``). FMR needs each item's feature words: every ``ExplanationQuality`` and
+``BaselineExplanationQuality`` metric reads the candidate generator's ``item_keywords.json``, so
+the candidate, the last blessed model and the baselines are scored on the same words.
+Everything else is TFX's Evaluator executor (TFMA, thresholds, blessing).
 
 TFX's ``eval_config`` cannot be a runtime parameter, so the blessing thresholds can also come
 as a string parameter, ``thresholds`` (JSON of ``EvaluationConfig`` threshold fields, e.g. a
@@ -46,6 +49,7 @@ from components.evaluation import baseline_texts, item_statistics
 from components.evaluation.config import model_thresholds, parse_thresholds
 from recgen.contracts import features as F
 from trainer.catalog import read_catalog
+from trainer.generator.keywords import ITEM_KEYWORDS_FILE
 
 _logger = logging.getLogger(__name__)
 
@@ -120,6 +124,11 @@ class RecGenEvaluatorExecutor(evaluator_executor.Executor):
                                   artifact_utils.get_single_instance(input_dict[specs.EXAMPLES_KEY]), path)
             exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_metric_config(
                 exec_properties[specs.EVAL_CONFIG_KEY], "TopKDiversity", item_statistics_path=path)}
+        keywords = os.path.join(model_uri, ITEM_KEYWORDS_FILE)  # the generator's; FMR's feature words
+        if tf.io.gfile.exists(keywords):
+            for metric in ("ExplanationQuality", "BaselineExplanationQuality"):
+                exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_metric_config(
+                    exec_properties[specs.EVAL_CONFIG_KEY], metric, item_keywords_path=keywords)}
         if input_dict.get(EXPLANATIONS_KEY):
             path = os.path.join(artifact_utils.get_single_uri(input_dict[EXPLANATIONS_KEY]), baseline_texts.FILE)
             exec_properties = {**exec_properties, specs.EVAL_CONFIG_KEY: with_metric_config(

@@ -10,9 +10,10 @@ with thresholds and blessing.
 * ``TopKDiversity``: Coverage@K, ILD@K (category multi-hot vectors; NaN without categories),
   Novelty@K, Gini@K,
   with item statistics from ``item_statistics.py`` (path given by the Evaluator's executor);
-* ``ExplanationQuality``: BLEU-1/4, ROUGE-1/2/L, Distinct-1/2, USR, personalization of
-  generated explanations against the reference text (``recgen/text_metrics.py``), and ``pairs``
-  (how many examples had a reference);
+* ``ExplanationQuality``: BLEU-1/4, ROUGE-1/2/L, Distinct-1/2, USR, personalization, FMR
+  and negative share of generated explanations against the reference text
+  (``recgen/text_metrics.py``), and ``pairs`` (how many examples had a reference); FMR reads
+  the generator's ``item_keywords.json`` (path given by the Evaluator's executor);
 * ``BaselineExplanationQuality``: the same figures for the baseline explainers' texts
   (``baseline_texts.py``, path given by the Evaluator's executor), as ``<baseline>/<metric>``.
 
@@ -38,12 +39,13 @@ from recgen.contracts import features as F
 from recgen.explanation_baselines import BASELINES
 from recgen.metrics import gains_at_k, rank_in_list
 from recgen.text_metrics import text_quality
+from trainer.generator.keywords import read_item_keywords
 
 ITEM_IDS, SCORES, EXPLANATIONS = "item_ids", "scores", "explanations"
 ACCURACY_NAMES = ("hr", "ndcg", "mrr")
 DIVERSITY_NAMES = ("coverage", "ild", "novelty", "gini")
 TEXT_NAMES = ("bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "usr",
-              "personalization")
+              "personalization", "fmr", "negative-share")
 PAIRS = "pairs"
 
 
@@ -233,8 +235,16 @@ class _TextCombiner(_PerModelCombiner):
 
     explainers: Tuple[str, ...] = ("",)
 
+    def __init__(self, keys, model_name, item_keywords_path: str = ""):
+        super().__init__(keys, model_name)
+        self._item_keywords_path = item_keywords_path
+
     def create_accumulator(self) -> dict:
         return {"rows": []}
+
+    def _item_features(self) -> Optional[Dict[str, List[str]]]:
+        """The items' feature words for FMR; None (FMR NaN) when no path was given."""
+        return read_item_keywords(self._item_keywords_path) if self._item_keywords_path else None
 
     def _texts(self, element, user: str, item: str) -> Tuple[str, ...]:
         """One text per explainer of ``explainers``."""
@@ -252,9 +262,9 @@ class _TextCombiner(_PerModelCombiner):
     def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
         rows = sorted(accumulator["rows"])  # merge order must not change the figures
         users, items, references = ([row[n] for row in rows] for n in range(3))
-        output = {}
+        output, item_features = {}, self._item_features()
         for n, explainer in enumerate(self.explainers):
-            scores = (text_quality(users, items, [row[3][n] for row in rows], references) if rows
+            scores = (text_quality(users, items, [row[3][n] for row in rows], references, item_features) if rows
                       else {**{name: float("nan") for name in TEXT_NAMES}, PAIRS: 0})
             output.update({self._keys[text_metric_name(name, explainer)]: float(scores[name])
                            for name in (*TEXT_NAMES, PAIRS)})
@@ -266,22 +276,23 @@ def _text_preprocessors() -> list:
 
 
 class ExplanationQuality(metric_types.Metric):
-    """BLEU, ROUGE, Distinct, USR and personalization of ``explanations`` against the label text."""
+    """BLEU, ROUGE, Distinct, USR, personalization, FMR and negative share of ``explanations``
+    against the label text. ``item_keywords_path`` is filled in by ``RecGenEvaluator``'s executor."""
 
-    def __init__(self, name: str = "explanation_quality"):
-        super().__init__(self._computations, name=name)
+    def __init__(self, item_keywords_path: str = "", name: str = "explanation_quality"):
+        super().__init__(self._computations, item_keywords_path=item_keywords_path, name=name)
 
     @staticmethod
-    def _computations(model_names=None, **_) -> metric_types.MetricComputations:
+    def _computations(item_keywords_path="", model_names=None, **_) -> metric_types.MetricComputations:
         return _computations(_TextCombiner, metric_names("ExplanationQuality"), model_names,
-                             preprocessors=_text_preprocessors())
+                             preprocessors=_text_preprocessors(), item_keywords_path=item_keywords_path)
 
 
 class _BaselineTextCombiner(_TextCombiner):
     explainers = BASELINES
 
-    def __init__(self, keys, model_name, baselines_path: str):
-        super().__init__(keys, model_name)
+    def __init__(self, keys, model_name, baselines_path: str, item_keywords_path: str = ""):
+        super().__init__(keys, model_name, item_keywords_path)
         self._path = baselines_path
         self._texts_by_pair: Optional[Dict[Tuple[str, str], Tuple[str, ...]]] = None
 
@@ -303,18 +314,23 @@ class BaselineExplanationQuality(metric_types.Metric):
     """``ExplanationQuality``'s figures for the baseline explainers' texts, as ``<baseline>/<metric>``.
 
     Their texts do not depend on the model, so only the candidate gets them (no baseline model
-    value, no difference). ``baselines_path`` is filled in by ``RecGenEvaluator``'s executor.
+    value, no difference). ``baselines_path`` and ``item_keywords_path`` are filled in by
+    ``RecGenEvaluator``'s executor.
     """
 
-    def __init__(self, baselines_path: str = "", name: str = "baseline_explanation_quality"):
-        super().__init__(self._computations, baselines_path=baselines_path, name=name)
+    def __init__(self, baselines_path: str = "", item_keywords_path: str = "",
+                 name: str = "baseline_explanation_quality"):
+        super().__init__(self._computations, baselines_path=baselines_path, item_keywords_path=item_keywords_path,
+                         name=name)
 
     @staticmethod
-    def _computations(baselines_path, eval_config=None, model_names=None, **_) -> metric_types.MetricComputations:
+    def _computations(baselines_path, item_keywords_path="", eval_config=None, model_names=None,
+                      **_) -> metric_types.MetricComputations:
         baseline_models = {spec.name for spec in eval_config.model_specs if spec.is_baseline} if eval_config else set()
         candidates = [name for name in model_names or [""] if name not in baseline_models]
         return _computations(_BaselineTextCombiner, metric_names("BaselineExplanationQuality"), candidates,
-                             preprocessors=_text_preprocessors(), baselines_path=baselines_path)
+                             preprocessors=_text_preprocessors(), baselines_path=baselines_path,
+                             item_keywords_path=item_keywords_path)
 
 
 for _metric in (TopKAccuracy, TopKDiversity, ExplanationQuality, BaselineExplanationQuality):

@@ -23,6 +23,8 @@ _REQUEST_SPEC = {F.USER_ID: tf.io.FixedLenFeature([], tf.string),
                  F.HISTORY_ITEM_IDS: tf.io.VarLenFeature(tf.string),
                  F.HISTORY_TIMESTAMPS: tf.io.VarLenFeature(tf.int64),
                  F.SEEN_ITEM_IDS: tf.io.VarLenFeature(tf.string),
+                 F.RATING: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
+                 F.TEXT: tf.io.FixedLenFeature([], tf.string, default_value=""),
                  F.SUMMARY: tf.io.FixedLenFeature([], tf.string, default_value="")}
 
 

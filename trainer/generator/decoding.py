@@ -1,5 +1,11 @@
 """Batched decoding with request-time settings: greedy, temperature, top-k, top-p, minimum
-length and a repeated-n-gram guard.
+length, a repeated-n-gram guard and a copy bias towards the item's own feature words.
+
+Every explanation is a reason to try its item, so two token biases apply at each step
+(``TokenBias``): the words that argue against an item (``recgen.sentiment.negative_words``:
+"disappointing", "not", "doesn"...) are banned, and each of the item's keywords not yet
+written gets ``copy_bias`` added to its logit, which makes texts name what is specific to the
+item (FMR, Distinct) instead of the corpus's most generic phrases ("great product").
 
 keras-hub's ``generate_step`` runs the KV-cached loop and calls a sampler each step. Its
 stock samplers do not fit a serving signature: their k, p and temperature are Python
@@ -16,27 +22,33 @@ swaps in a pad-and-select update built from core ops while it traces.
 Example::
 
     settings = DecodingSettings.checked(max_length=20, min_length=4, temperature=0.7, top_k=0,
-                                        top_p=0.9, no_repeat_ngram_size=3, seed=1, config=config)
-    texts = generate(causal_lm, tokenizer, prompts, settings, config)
+                                        top_p=0.9, no_repeat_ngram_size=3, copy_bias=4.0, seed=1,
+                                        config=config)
+    bias = TokenBias.for_items(tokenizer, item_keywords)  # item_keywords [b]: "tone bright ..."
+    texts = generate(causal_lm, tokenizer, prompts, row_keys(users, items), settings, bias, config)
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+from typing import List
 
 import keras_hub
+import numpy as np
 import tensorflow as tf
 from keras.src.backend.tensorflow import core as keras_tf_core
 
+from recgen.sentiment import negative_words
 from trainer.generator.config import GeneratorConfig
-from trainer.generator.model import prompt_token_ids
+from trainer.generator.model import prompt_token_ids, tokens_of
 
 
 @dataclasses.dataclass
 class DecodingSettings:
     """Scalar tensors: ``max_length`` (new tokens), ``min_length`` (tokens before ``[EOS]`` may
     come), ``temperature`` (0: greedy), ``top_k`` (0: off), ``top_p`` in (0, 1],
-    ``no_repeat_ngram_size`` (0: off) and ``seed``."""
+    ``no_repeat_ngram_size`` (0: off), ``copy_bias`` (>= 0, added to the logits of the item's
+    unwritten keywords; 0: off) and ``seed``."""
 
     max_length: tf.Tensor
     min_length: tf.Tensor
@@ -44,15 +56,17 @@ class DecodingSettings:
     top_k: tf.Tensor
     top_p: tf.Tensor
     no_repeat_ngram_size: tf.Tensor
+    copy_bias: tf.Tensor
     seed: tf.Tensor
 
     @classmethod
-    def checked(cls, max_length, min_length, temperature, top_k, top_p, no_repeat_ngram_size, seed,
+    def checked(cls, max_length, min_length, temperature, top_k, top_p, no_repeat_ngram_size, copy_bias, seed,
                 config: GeneratorConfig) -> "DecodingSettings":
         """Converts and validates; a bad setting raises ``InvalidArgumentError`` naming it."""
         settings = cls(tf.cast(max_length, tf.int32), tf.cast(min_length, tf.int32), tf.cast(temperature, tf.float32),
                        tf.cast(top_k, tf.int32), tf.cast(top_p, tf.float32),
-                       tf.cast(no_repeat_ngram_size, tf.int32), tf.cast(seed, tf.int64))
+                       tf.cast(no_repeat_ngram_size, tf.int32), tf.cast(copy_bias, tf.float32),
+                       tf.cast(seed, tf.int64))
         limit = config.max_generation_tokens
         checks = [
             tf.debugging.assert_greater(settings.max_length, 0, message="max_length must be at least 1"),
@@ -67,6 +81,7 @@ class DecodingSettings:
             tf.debugging.assert_less_equal(settings.top_p, 1.0, message="top_p must be in (0, 1]"),
             tf.debugging.assert_greater_equal(settings.no_repeat_ngram_size, 0,
                                               message="no_repeat_ngram_size must be >= 0"),
+            tf.debugging.assert_greater_equal(settings.copy_bias, 0.0, message="copy_bias must be >= 0"),
         ]
         with tf.control_dependencies(checks):
             return cls(*(tf.identity(getattr(settings, field.name)) for field in dataclasses.fields(cls)))
@@ -107,12 +122,55 @@ def sample_rows(log_probs, row_seeds):
     return tf.map_fn(draw, (log_probs, row_seeds), fn_output_signature=tf.int32)
 
 
+def token_words(tokenizer) -> List[str]:
+    """Each vocabulary entry as a lower-case word, its word-start marker (BPE ``Ġ``,
+    SentencePiece ``▁``) dropped; a WordPiece continuation (``##ing``) keeps its ``##``."""
+    return [token.lstrip("\u0120\u2581").lower() for token in tokenizer.get_vocabulary()]
+
+
+def negative_token_mask(tokenizer) -> np.ndarray:
+    """``[vocabulary]`` bool: the tokens that are a word of ``negative_words``."""
+    banned = negative_words()
+    return np.array([word in banned for word in token_words(tokenizer)])
+
+
+@dataclasses.dataclass
+class TokenBias:
+    """What is added to every step's logits: ``banned [vocabulary]`` (-1e9 for the negative
+    words, else 0) and ``copy_bias`` on ``keyword_ids [b, k]`` (the word-start tokens of each
+    row's item keywords, -1 padded) until the row has written them."""
+
+    banned: tf.Tensor
+    keyword_ids: tf.Tensor
+
+    @classmethod
+    def for_items(cls, tokenizer, item_keywords: tf.Tensor) -> "TokenBias":
+        """The bias for rows explaining items with ``item_keywords [b]`` (space-separated words)."""
+        banned = tf.constant(np.where(negative_token_mask(tokenizer), -1e9, 0.0), tf.float32)
+        continuation = tf.constant([word.startswith("##") for word in token_words(tokenizer)])
+        ids = tokens_of(tokenizer, item_keywords)
+        ids = tf.ragged.boolean_mask(ids, tf.logical_not(tf.gather(continuation, ids)))
+        return cls(banned, ids.to_tensor(default_value=-1))
+
+    def __call__(self, logits, tokens, written, copy_bias):
+        """``logits [b, v]`` biased, given ``tokens [b, l]`` and which of them the row has
+        ``written [b, l]`` so far."""
+        logits = tf.cast(logits, tf.float32) + self.banned[None, :]
+        keyword_ids = self.keyword_ids
+        done = tf.reduce_any((keyword_ids[:, :, None] == tokens[:, None, :]) & written[:, None, :], axis=2)
+        values = tf.where((keyword_ids >= 0) & tf.logical_not(done), copy_bias, 0.0)
+        rows = tf.broadcast_to(tf.range(tf.shape(keyword_ids)[0])[:, None], tf.shape(keyword_ids))
+        indices = tf.reshape(tf.stack([rows, tf.maximum(keyword_ids, 0)], axis=-1), [-1, 2])
+        copy = tf.tensor_scatter_nd_max(tf.zeros_like(logits), indices, tf.reshape(values, [-1]))
+        return logits + copy
+
+
 class RequestSampler(keras_hub.samplers.Sampler):
     """A keras-hub sampler whose settings are tensors of one request (see the module docstring)."""
 
-    def __init__(self, settings: DecodingSettings, row_keys: tf.Tensor, end_token_id: int):
+    def __init__(self, settings: DecodingSettings, row_keys: tf.Tensor, bias: TokenBias, end_token_id: int):
         super().__init__(temperature=settings.temperature)
-        self.settings, self.row_keys, self.end_token_id = settings, row_keys, end_token_id
+        self.settings, self.row_keys, self.bias, self.end_token_id = settings, row_keys, bias, end_token_id
         self._step = None
 
     def __call__(self, next, prompt, cache=None, index=0, mask=None, **kwargs):
@@ -122,6 +180,8 @@ class RequestSampler(keras_hub.samplers.Sampler):
         def guarded_next(tokens, cache, step):
             logits, hidden_states, cache = next(tokens, cache, step)
             self._step = step  # read by get_next_token within the same loop step
+            written = tf.logical_not(in_prompt) & (tf.range(tf.shape(tokens)[1]) < step)[None, :]
+            logits = self.bias(logits, tokens, written, self.settings.copy_bias)
             logits = banned_ngram_logits(logits, tokens, tf.logical_not(in_prompt), step,
                                          self.settings.no_repeat_ngram_size)
             too_short = (step - prompt_lengths) < self.settings.min_length
@@ -174,7 +234,7 @@ def row_keys(user_id: tf.Tensor, item_id: tf.Tensor) -> tf.Tensor:
 
 
 def generate(causal_lm, tokenizer, prompts: tf.Tensor, keys: tf.Tensor, settings: DecodingSettings,
-             config: GeneratorConfig) -> tf.Tensor:
+             bias: TokenBias, config: GeneratorConfig) -> tf.Tensor:
     """Explanations ``[b]`` for prompts ``[b]`` (``keys``: ``row_keys``): KV-cached decoding to
     ``[EOS]`` or ``max_length``."""
     prompt = prompt_token_ids(tokenizer, prompts, config)
@@ -182,7 +242,7 @@ def generate(causal_lm, tokenizer, prompts: tf.Tensor, keys: tf.Tensor, settings
     token_ids = prompt.to_tensor(default_value=tokenizer.pad_token_id, shape=tf.stack([-1, width]))
     padding_mask = tf.sequence_mask(prompt.row_lengths(), width)
     previous = getattr(causal_lm, "sampler", None)
-    causal_lm.sampler = RequestSampler(settings, keys, tokenizer.end_token_id)
+    causal_lm.sampler = RequestSampler(settings, keys, bias, tokenizer.end_token_id)
     try:
         with core_ops_only():
             output = causal_lm.generate_step({"token_ids": token_ids, "padding_mask": padding_mask},

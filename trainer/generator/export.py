@@ -7,7 +7,9 @@ Signature ``generate`` (also ``serving_default``), every id raw as in the source
 * decoding settings, each a scalar with a default (SignatureDef ``defaults``):
   ``max_length`` (new tokens, default ``max_target_tokens``), ``min_length`` (tokens before the
   text may end), ``temperature`` (0: greedy), ``top_k`` (0: off), ``top_p`` in (0, 1],
-  ``no_repeat_ngram_size`` (0: off), ``seed``; defaults from ``GeneratorConfig``. Sampling
+  ``no_repeat_ngram_size`` (0: off), ``copy_bias`` (>= 0: how strongly the item's own
+  keywords are preferred; 0: off), ``seed``; defaults from ``GeneratorConfig``. Negative words
+  are never written (``decoding.TokenBias``) and every prompt asks for a "liked" text. Sampling
   is seeded per row by ``(seed, user, item)``, so a text does not depend on its batch;
 * outputs ``explanations [b]`` and the ``prompts [b]`` they answer.
 
@@ -32,7 +34,7 @@ from recgen.contracts import features as F
 from recgen.contracts.signatures import EXPLAIN_SIGNATURE
 from trainer.evaluation_slices import EvaluationSlices
 from trainer.generator.config import GeneratorConfig
-from trainer.generator.decoding import DecodingSettings, generate, row_keys
+from trainer.generator.decoding import DecodingSettings, TokenBias, generate, row_keys
 from trainer.generator.prompts import PromptBuilder
 
 
@@ -58,16 +60,18 @@ class GeneratorServingModule(tf.Module):
             tf.TensorSpec([], tf.int32, "max_length"), tf.TensorSpec([], tf.int32, "min_length"),
             tf.TensorSpec([], tf.float32, "temperature"),
             tf.TensorSpec([], tf.int32, "top_k"), tf.TensorSpec([], tf.float32, "top_p"),
-            tf.TensorSpec([], tf.int32, "no_repeat_ngram_size"), tf.TensorSpec([], tf.int64, "seed")])
+            tf.TensorSpec([], tf.int32, "no_repeat_ngram_size"), tf.TensorSpec([], tf.float32, "copy_bias"),
+            tf.TensorSpec([], tf.int64, "seed")])
         def generate_signature(user_id, item_id, history_item_ids,
                                max_length=tf.constant(config.max_target_tokens),
                                min_length=tf.constant(config.min_length),
                                temperature=tf.constant(config.temperature), top_k=tf.constant(config.top_k),
                                top_p=tf.constant(config.top_p),
                                no_repeat_ngram_size=tf.constant(config.no_repeat_ngram_size),
-                               seed=tf.constant(0, tf.int64)):
+                               copy_bias=tf.constant(config.copy_bias), seed=tf.constant(0, tf.int64)):
             return self.explain(user_id, item_id, history_item_ids, DecodingSettings.checked(
-                max_length, min_length, temperature, top_k, top_p, no_repeat_ngram_size, seed, config))
+                max_length, min_length, temperature, top_k, top_p, no_repeat_ngram_size, copy_bias, seed,
+                config))
 
         self.generate = generate_signature
 
@@ -86,8 +90,9 @@ class GeneratorServingModule(tf.Module):
 
     def explain(self, user_id, item_id, history_item_ids, settings: DecodingSettings) -> dict:
         prompts = self.prompt_builder(user_id, item_id, history_item_ids)
+        bias = TokenBias.for_items(self.tokenizer, self.prompt_builder.item_keywords.lookup(item_id))
         explanations = generate(self.causal_lm, self.tokenizer, prompts, row_keys(user_id, item_id), settings,
-                                self._config)
+                                bias, self._config)
         return {"explanations": explanations, "prompts": prompts}
 
 

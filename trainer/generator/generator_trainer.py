@@ -4,11 +4,13 @@
 ExampleGen's raw examples, ``transform_output`` the generator Transform (review tf-idf),
 ``custom_config`` carries ``generator`` (a ``GeneratorConfig`` JSON) and ``item_catalog_uri``.
 
-Steps: keyword tables from train reviews -> prompts (leave-one-out item keywords for train)
--> WordPiece vocabulary on the train corpus (or a preset's tokenizer) -> causal LM trained
-with early stopping on eval loss (a preset's: fully, or LoRA factors alone with
-``lora_rank``; in ``dtype_policy``) -> ``Preset/`` (keras-hub preset a later run can start
-from; LoRA merged), ``Format-Serving/`` (the ``generate`` SavedModel, op checked) and
+Steps: keyword tables from train reviews -> prompts (leave-one-out item keywords for train;
+each starting with its review's outcome, ``outcome.py``) -> WordPiece vocabulary on the train
+corpus (or a preset's tokenizer) -> causal LM trained with early stopping on eval loss (a
+preset's: fully, or LoRA factors alone with ``lora_rank``; in ``dtype_policy``) -> ``Preset/``
+(keras-hub preset a later run can start from; LoRA merged), ``Format-Serving/`` (the
+``generate`` SavedModel, op checked), ``item_keywords.json`` (each item's feature words, which
+the Evaluator's FMR reads) and
 ``training_history.json``.
 """
 from __future__ import annotations
@@ -32,8 +34,9 @@ from trainer.data import matching_files
 from trainer.evaluation_slices import EvaluationSlices, head_item_ids, training_event_counts
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.export import export_generator
-from trainer.generator.keywords import KeywordTables, read_keyword_tables
+from trainer.generator.keywords import KeywordTables, read_keyword_tables, write_item_keywords
 from trainer.generator.model import build_causal_lm, pretrained_causal_lm, save_tuned, training_batch
+from trainer.generator.outcome import outcome_of
 from trainer.generator.prompts import PromptBuilder
 from trainer.generator.tokenizer import learn_tokenizer
 
@@ -45,8 +48,8 @@ PRESET_DIR = "Preset"
 
 def explanation_pairs(files: List[str], builder: PromptBuilder, tables: Optional[KeywordTables],
                       batch_size: int = 1024) -> Tuple[np.ndarray, np.ndarray]:
-    """``(prompts, references)`` for the examples with a reference text. With ``tables`` (train),
-    item keywords leave the example's own review out."""
+    """``(prompts, references)`` for the examples with a reference text, each prompt conditioned on
+    its review's outcome. With ``tables`` (train), item keywords leave the example's own review out."""
     prompts, references = [], []
     for batch in dense_example_batches(files, batch_size):
         item_keywords = None
@@ -54,7 +57,10 @@ def explanation_pairs(files: List[str], builder: PromptBuilder, tables: Optional
             item_keywords = tf.constant([tables.item_keywords_without(user.decode(), item.decode())
                                          for user, item in zip(batch[F.USER_ID].numpy(), batch[F.ITEM_ID].numpy())],
                                         tf.string)
-        batch_prompts = builder(batch[F.USER_ID], batch[F.ITEM_ID], batch[F.HISTORY_ITEM_IDS], item_keywords).numpy()
+        outcomes = tf.constant([outcome_of(float(rating), f"{summary.decode()} {text.decode()}") for rating, summary, text
+                                in zip(batch[F.RATING].numpy(), batch[F.SUMMARY].numpy(), batch[F.TEXT].numpy())])
+        batch_prompts = builder(batch[F.USER_ID], batch[F.ITEM_ID], batch[F.HISTORY_ITEM_IDS], item_keywords,
+                                outcomes).numpy()
         for prompt, reference in zip(batch_prompts, batch[F.SUMMARY].numpy()):
             if reference.strip():
                 prompts.append(prompt)
@@ -137,5 +143,6 @@ def run_fn(fn_args) -> None:
     causal_lm = save_tuned(causal_lm, tokenizer, config, os.path.join(model_dir, PRESET_DIR))
     export_generator(causal_lm, tokenizer, builder, config, slices, fn_args.serving_model_dir)
     check_servable(fn_args.serving_model_dir)
+    write_item_keywords(tables, model_dir)
     with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE), "w") as stream:
         json.dump({"config": json.loads(config.to_json()), "history": history}, stream, indent=2)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Dict, Iterable, Tuple
+import json
+import os
+from typing import Dict, Iterable, List, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -28,6 +30,7 @@ from trainer.generator import preprocessing as GP
 from trainer.generator.config import GeneratorConfig
 
 Scores = Dict[str, float]
+ITEM_KEYWORDS_FILE = "item_keywords.json"  # beside the generator's Format-Serving/
 
 
 def top_terms(scores: Scores, count: int) -> str:
@@ -88,3 +91,18 @@ def read_keyword_tables(train_files: Iterable[str], tft_output, config: Generato
         for term, score in scores.items():
             item_scores[item][term] += float(np.float32(score))
     return KeywordTables({item: dict(s) for item, s in item_scores.items()}, review_scores, config)
+
+
+def write_item_keywords(tables: KeywordTables, model_dir: str) -> str:
+    """``{item_id: [keyword, ...]}`` of every item into ``model_dir/item_keywords.json``; returns the path.
+    These are the item's feature words that FMR looks for (docs/evaluation.md#metrics)."""
+    path = os.path.join(model_dir, ITEM_KEYWORDS_FILE)
+    with tf.io.gfile.GFile(path, "w") as stream:
+        json.dump({item: words.split() for item, words in tables.item_keywords.items()}, stream)
+    return path
+
+
+def read_item_keywords(path: str) -> Dict[str, List[str]]:
+    """What ``write_item_keywords`` wrote."""
+    with tf.io.gfile.GFile(path) as stream:
+        return json.load(stream)

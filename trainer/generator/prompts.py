@@ -1,16 +1,18 @@
 """One prompt builder for training and serving: ids in, prompt text out, all in TensorFlow.
 
-A prompt names the item (title, its most specific categories, keywords of its train
-reviews) and the user (keywords of their own train reviews of their most recent items,
-and the titles of those items):
+A prompt starts with the outcome the text explains (``trainer/generator/outcome.py``: the
+review's own in training, always ``liked`` when serving), then names the item (title, its
+most specific categories, keywords of its train reviews) and the user (keywords of their own
+train reviews of their most recent items, and the titles of those items):
 
-    item fender picks medium | guitar picks | about grip thin feel || user tone bright |
+    liked || item fender picks medium | guitar picks | about grip thin feel || user tone bright |
     recent elixir nanoweb strings ; snark tuner
 
 The tables live in the exported model, so serving needs only ``user_id``, ``item_id`` and
 the history ids; an unknown item or an empty history leaves its fields empty, which the
 model learned to explain generically. Training calls the same module, passing leave-one-out
-item keywords (``item_keywords``) so that no prompt holds the review it teaches.
+item keywords (``item_keywords``) so that no prompt holds the review it teaches, and each
+review's outcome (``outcomes``).
 
 Example::
 
@@ -27,6 +29,7 @@ import tensorflow as tf
 from trainer.catalog import Catalog
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.keywords import KeywordTables
+from trainer.generator.outcome import LIKED
 from trainer.preprocessing import most_recent_first
 
 KEY_SEPARATOR = "\x1f"  # joins user and item ids into one review-table key
@@ -72,9 +75,10 @@ class PromptBuilder(tf.Module):
         return cls(titles, categories, tables.item_keywords, reviews, config)
 
     def __call__(self, user_id: tf.Tensor, item_id: tf.Tensor, history_item_ids: tf.Tensor,
-                 item_keywords: Optional[tf.Tensor] = None) -> tf.Tensor:
+                 item_keywords: Optional[tf.Tensor] = None, outcomes: Optional[tf.Tensor] = None) -> tf.Tensor:
         """``user_id [b]``, ``item_id [b]``, ``history_item_ids [b, h]`` (oldest first, padded with
-        ``""``) -> prompts ``[b]``; ``item_keywords [b]`` replaces the item-keyword lookup."""
+        ``""``) -> prompts ``[b]``; ``item_keywords [b]`` replaces the item-keyword lookup and
+        ``outcomes [b]`` the ``liked`` condition."""
         history = tf.RaggedTensor.from_tensor(history_item_ids, padding="")
         recent = most_recent_first(history, max(self._recent_titles, self._reviewed_items), "")
         reviewed = recent[:, :self._reviewed_items]
@@ -83,8 +87,10 @@ class PromptBuilder(tf.Module):
         review_words = tf.where(reviewed == "", "", self.review_keywords.lookup(review_keys))
         if item_keywords is None:
             item_keywords = self.item_keywords.lookup(item_id)
+        if outcomes is None:
+            outcomes = tf.fill(tf.shape(item_id), LIKED)
         return tf.strings.join([
-            "item ", self.titles.lookup(item_id), " | ", self.categories.lookup(item_id),
+            outcomes, " || item ", self.titles.lookup(item_id), " | ", self.categories.lookup(item_id),
             " | about ", item_keywords,
             " || user ", _join_present(review_words, " "),
             " | recent ", _join_present(self.titles.lookup(recent[:, :self._recent_titles]), " ; ")])
