@@ -27,12 +27,10 @@ COLUMNS = ("bleu-1", "rouge-l", "distinct-1", "distinct-2", "usr", "fmr", "negat
 
 def main() -> None:
     import tensorflow as tf
-    from tfx.types import artifact_utils
-
     from components.split_explainer import explain_rows, split_reviews
     from recgen.contracts import features as F
     from recgen.contracts.loaded_signature import LoadedSignature
-    from recgen.contracts.run_root import RunRoot, latest_artifact, latest_artifact_uri
+    from recgen.contracts.run_root import RunRoot, latest_artifact_uri
     from recgen.text_metrics import text_quality
     from trainer.generator.keywords import ITEM_KEYWORDS_FILE, read_item_keywords
 
@@ -42,12 +40,12 @@ def main() -> None:
     args = parser.parse_args()
     run = RunRoot(args.root)
     model_uri = latest_artifact_uri(run, "Model", producer="GeneratorTrainer")
-    examples = latest_artifact(run, "Examples", custom_property="source_format")
-    if model_uri is None or examples is None:
+    examples_uri = latest_artifact_uri(run, "Examples", custom_property="source_format")
+    if model_uri is None or examples_uri is None:
         raise SystemExit(f"{args.root}: no GeneratorTrainer model and ExampleGen examples (run the pipeline first)")
     generate = LoadedSignature(os.path.join(model_uri, "Format-Serving"), "generate")
     features = read_item_keywords(os.path.join(model_uri, ITEM_KEYWORDS_FILE))
-    rows = [row for row in split_reviews(artifact_utils.get_split_uri([examples], F.EVAL)) if row["summary"]]
+    rows = [row for row in split_reviews(os.path.join(examples_uri, f"Split-{F.EVAL}")) if row["summary"]]
     rows = rows[:args.limit] if args.limit else rows
     print(f"{len(rows):,} eval-split examples with a reference text; {len(GRID)} settings", flush=True)
     results = []

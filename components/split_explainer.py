@@ -72,7 +72,7 @@ def explain_rows(generate: LoadedSignature, rows: List[dict], batch_size: int = 
                           item_id=tf.constant([row["item_id"] for row in batch]),
                           history_item_ids=tf.constant(history, tf.string), **settings)
         texts.extend(text.decode("utf-8") for text in result["explanations"].numpy())
-        _logger.info(f"SplitExplainer: {len(texts):,} of {len(rows):,} test users explained")
+        _logger.info(f"SplitExplainer: {len(texts):,} of {len(rows):,} examples explained")
     return texts
 
 
