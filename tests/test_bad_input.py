@@ -83,12 +83,12 @@ def test_invalid_json_line_is_counted(tmp_path):
 
 
 def test_empty_file_has_no_events_and_the_pipeline_refuses_it(tmp_path):
-    from components.example_gen.staging import stage_events
+    from components.example_gen.executor import run_standalone
     path = tmp_path / "u.data"
     path.write_text("")
     assert summarize(open_source(path)).events == 0
     with pytest.raises(DataError, match="no events could be read"):
-        stage_events([open_source(path)], str(tmp_path / "staging"), show_progress=False)
+        run_standalone(str(path), str(tmp_path / "out"))
 
 
 def test_error_budget_passes_within_and_fails_past_naming_first_bad_rows():

@@ -19,7 +19,7 @@ import gzip
 import io
 import zlib
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from recgen.data.canonical import DataError, MalformedRowReport
 
@@ -44,17 +44,18 @@ def _decode(raw: bytes, encoding: str) -> str:
     return raw.decode(encoding)
 
 
-def numbered_lines(path: Path, report: MalformedRowReport,
-                   encoding: str = UTF8) -> Iterator[Tuple[int, str]]:
-    """Yields ``(line_number, text)`` for every non-blank line, line numbers from 1.
+def numbered_lines(path: Path, report: MalformedRowReport, encoding: str = UTF8,
+                   data: Optional[bytes] = None, first_line: int = 1) -> Iterator[Tuple[int, str]]:
+    """Yields ``(line_number, text)`` for every non-blank line, line numbers from ``first_line``.
 
-    Lines that do not decode, and a compressed stream that ends early, are counted
-    in ``report`` with the file name and line number.
+    ``data``: the bytes of a range of whole lines of ``path`` (``recgen.data.shards``) to read
+    instead of the file. Lines that do not decode, and a compressed stream that ends early,
+    are counted in ``report`` with the file name and line number.
     """
-    if not path.is_file():
+    if data is None and not path.is_file():
         raise DataError(f"{path}: no such file")
-    number = 0
-    with _open_binary(path) as stream:
+    number = first_line - 1
+    with (_open_binary(path) if data is None else io.BytesIO(data)) as stream:
         try:
             for raw in stream:
                 number += 1
@@ -84,10 +85,11 @@ class _LineTracker:
             yield text
 
 
-def csv_rows(path: Path, report: MalformedRowReport, delimiter: str = ",",
-             encoding: str = UTF8) -> Iterator[Tuple[int, List[str]]]:
-    """Yields ``(line_number, fields)`` of a CSV file, quoted fields and multi-line values included."""
-    tracker = _LineTracker(numbered_lines(path, report, encoding))
+def csv_rows(path: Path, report: MalformedRowReport, delimiter: str = ",", encoding: str = UTF8,
+             lines: Optional[Iterator[Tuple[int, str]]] = None) -> Iterator[Tuple[int, List[str]]]:
+    """Yields ``(line_number, fields)`` of a CSV file (or of its ``lines``), quoted fields and
+    multi-line values included."""
+    tracker = _LineTracker(lines if lines is not None else numbered_lines(path, report, encoding))
     reader = csv.reader(tracker, delimiter=delimiter, strict=True)
     while True:
         try:

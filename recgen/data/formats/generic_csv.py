@@ -13,7 +13,7 @@ Example ``events.csv``::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 from recgen.data.canonical import DataError, Event, Item, MalformedRowReport
 from recgen.data.formats.rows import (convert_rows, expect_fields, optional_text, parse_id,
@@ -56,9 +56,13 @@ def _cell(fields: List[str], columns: Dict[str, int], name: str) -> Optional[str
     return fields[index] if index is not None and index < len(fields) else None
 
 
-def read_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
-    events = events_file(path)
-    columns = _columns(events, EVENT_COLUMNS)
+def event_columns(events: Path) -> Dict[str, int]:
+    """Column name -> index in the header of an events file; raises ``DataError`` when one is missing."""
+    return _columns(events, EVENT_COLUMNS)
+
+
+def event_converter(columns: Dict[str, int]) -> Callable[[List[str]], Event]:
+    """The converter of one row's fields for a header's ``columns``."""
     width = max(columns[c] for c in EVENT_COLUMNS) + 1
 
     def convert(fields):
@@ -70,6 +74,12 @@ def read_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
                      optional_text(_cell(fields, columns, "text")),
                      optional_text(_cell(fields, columns, "summary")))
 
+    return convert
+
+
+def read_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
+    events = events_file(path)
+    convert = event_converter(event_columns(events))
     rows = ((line, fields) for line, fields in csv_rows(events, report) if line > 1)
     yield from convert_rows(rows, events, report, convert)
 

@@ -24,7 +24,7 @@ ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "C
 NO_GENRES = "(no genres listed)"
 
 
-def _rating_event(fields: List[str]) -> Event:
+def rating_event(fields: List[str]) -> Event:
     expect_fields(fields, 4, "user, item, rating, timestamp")
     return Event(parse_id(fields[0], "userId"), parse_id(fields[1], "movieId"),
                  parse_timestamp(fields[3]), parse_rating(fields[2]))
@@ -43,7 +43,7 @@ def _skip_header(rows: Iterator[Tuple[int, List[str]]], first_column: str):
 
 # --- MovieLens CSV (latest-small, 20M, 25M, 32M) ---------------------------------------------
 
-def _tags_by_rating(folder: Path, report: MalformedRowReport) -> Dict[Tuple[str, str], List[str]]:
+def tags_by_rating(folder: Path, report: MalformedRowReport) -> Dict[Tuple[str, str], List[str]]:
     tags_path = folder / "tags.csv"
     tags: Dict[Tuple[str, str], List[str]] = defaultdict(list)
     if not tags_path.is_file():
@@ -60,11 +60,15 @@ def _tags_by_rating(folder: Path, report: MalformedRowReport) -> Dict[Tuple[str,
     return tags
 
 
+def ratings_file(path: Path) -> Path:
+    return path / "ratings.csv" if path.is_dir() else path
+
+
 def read_csv_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
-    ratings = path / "ratings.csv" if path.is_dir() else path
-    tags = _tags_by_rating(ratings.parent, report)
+    ratings = ratings_file(path)
+    tags = tags_by_rating(ratings.parent, report)
     rows = _skip_header(csv_rows(ratings, report), "userId")
-    for event in convert_rows(rows, ratings, report, _rating_event):
+    for event in convert_rows(rows, ratings, report, rating_event):
         words = tags.get((event.user_id, event.item_id))
         yield event._replace(summary=", ".join(words)) if words else event
 
@@ -90,7 +94,7 @@ def read_csv_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
 
 def read_100k_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
     data = path / "u.data" if path.is_dir() else path
-    yield from convert_rows(separated_rows(data, report, "\t"), data, report, _rating_event, "\t")
+    yield from convert_rows(separated_rows(data, report, "\t"), data, report, rating_event, "\t")
 
 
 def read_100k_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
@@ -115,7 +119,7 @@ def read_100k_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
 def read_dat_events(path: Path, report: MalformedRowReport) -> Iterator[Event]:
     data = path / "ratings.dat" if path.is_dir() else path
     rows = separated_rows(data, report, "::", UTF8_OR_LATIN1)
-    yield from convert_rows(rows, data, report, _rating_event, "::")
+    yield from convert_rows(rows, data, report, rating_event, "::")
 
 
 def read_dat_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
