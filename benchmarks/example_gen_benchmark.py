@@ -1,6 +1,6 @@
 """ExampleGen wall time and peak memory at several synthetic data sizes; prints a table.
 
-Each measurement runs RecGen's ExampleGen executor (staging pass + Beam DirectRunner)
+Each measurement runs RecGen's ExampleGen executor (two Beam DirectRunner pipelines: read shards, build examples)
 in a fresh Python process, so its peak RSS is that run's alone. Data generation is not
 timed. Usage:
 

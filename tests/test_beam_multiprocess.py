@@ -25,7 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 BEAM_COMPONENTS = {"RecGenExampleGen", "StatisticsGen", "Transform", "GeneratorTransform",
                    "RetrievalEvaluator", "GeneratorEvaluator"}
-DATA_STAGE_BEAM_COMPONENTS = 2  # RecGenExampleGen and StatisticsGen
+DATA_STAGE_BEAM_PIPELINES = 3  # RecGenExampleGen (reading, then examples) and StatisticsGen
 
 
 def beam_args_by_node(config: PipelineConfig) -> dict:
@@ -108,8 +108,8 @@ def test_multi_process_direct_runner_writes_the_same_examples(tmp_path, monkeypa
     print(f"\n{events:,} events -> examples {single_report['examples']}; data stage single-process "
           f"{single_seconds:.1f} s, multi-process (2 workers) {multi_seconds:.1f} s")
 
-    # The multi-process run really ran on worker processes: 2 for each Beam component's pipeline.
-    assert (single_process_workers, len(workers)) == (0, 2 * DATA_STAGE_BEAM_COMPONENTS)
+    # The multi-process run really ran on worker processes: 2 for each Beam pipeline.
+    assert (single_process_workers, len(workers)) == (0, 2 * DATA_STAGE_BEAM_PIPELINES)
     assert multi_report == single_report
     for split in F.SPLITS:
         assert sum(single[split].values()) == single_report["examples"][split] > 0
