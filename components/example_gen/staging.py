@@ -63,6 +63,8 @@ def stage_events(sources: Sequence[Source], staging_dir: str, shards: int = 4,
                 writers[seq % shards].write(json.dumps([seq, *event], ensure_ascii=False) + "\n")
                 users.add(event.user_id)
                 item_ids.setdefault(event.item_id)
+                for shown in event.impression_item_ids:  # impression logs: shown items are catalog items
+                    item_ids.setdefault(shown)
                 seq += 1
                 progress.update(seq)
             events_per_source.append(seq - first)
