@@ -29,6 +29,7 @@ def main() -> None:
     import tensorflow as tf
     from components.split_explainer import explain_rows, split_reviews
     from recgen.contracts import features as F
+    from recgen.contracts.examples_io import split_dir
     from recgen.contracts.loaded_signature import LoadedSignature
     from recgen.contracts.run_root import RunRoot, latest_artifact_uri
     from recgen.text_metrics import text_quality
@@ -45,7 +46,7 @@ def main() -> None:
         raise SystemExit(f"{args.root}: no GeneratorTrainer model and ExampleGen examples (run the pipeline first)")
     generate = LoadedSignature(os.path.join(model_uri, "Format-Serving"), "generate")
     features = read_item_keywords(os.path.join(model_uri, ITEM_KEYWORDS_FILE))
-    rows = [row for row in split_reviews(os.path.join(examples_uri, f"Split-{F.EVAL}")) if row["summary"]]
+    rows = [row for row in split_reviews(split_dir(examples_uri, F.EVAL)) if row["summary"]]
     rows = rows[:args.limit] if args.limit else rows
     print(f"{len(rows):,} eval-split examples with a reference text; {len(GRID)} settings", flush=True)
     results = []

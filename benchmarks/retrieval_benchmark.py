@@ -133,6 +133,8 @@ def train(work: str, steps: int) -> dict:
     benchmark process only.
     """
     from tfx.components.trainer.fn_args_utils import FnArgs
+    from recgen.contracts import features as F
+    from recgen.contracts.examples_io import split_dir
     from trainer import retrieval_trainer
     from trainer.catalog import ITEM_CATALOG_URI
     from trainer.config import RetrievalConfig
@@ -143,8 +145,8 @@ def train(work: str, steps: int) -> dict:
     retrieval_trainer._Training.fit = lambda run, model, data, epochs, callbacks=(): fit(
         run, model, data, epochs, [*callbacks, clock])
     fn_args = FnArgs(transform_output=where["transform_graph"], train_steps=None, base_model=None,
-                     train_files=[os.path.join(where["transformed"], "Split-train", "*")],
-                     eval_files=[os.path.join(where["transformed"], "Split-eval", "*")],
+                     train_files=[os.path.join(split_dir(where["transformed"], F.TRAIN), "*")],
+                     eval_files=[os.path.join(split_dir(where["transformed"], F.EVAL), "*")],
                      serving_model_dir=os.path.join(where["model"], "Format-Serving"),
                      custom_config={"retrieval": config.to_json(),
                                     ITEM_CATALOG_URI: os.path.join(where["example_gen"], "catalog"),

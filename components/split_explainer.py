@@ -32,6 +32,7 @@ from components.artifacts import Explanations
 from components.evaluation import baseline_texts
 from components.split_ranker import split_requests
 from recgen.contracts import features as F
+from recgen.contracts.examples_io import split_dir
 from recgen.contracts.loaded_signature import LoadedSignature
 from recgen.explanation_baselines import (
     ITEM_MOST_FREQUENT,
@@ -91,13 +92,13 @@ def baseline_explanations(train: List[dict], queries: List[dict]) -> Dict[str, L
 
 def explain_test_split(serving_model_dir: str, examples_uri: str, out_uri: str) -> int:
     """Writes the generator's explanations file and the baselines' texts; returns how many test users."""
-    test = split_reviews(os.path.join(examples_uri, f"Split-{F.TEST}"))
+    test = split_reviews(split_dir(examples_uri, F.TEST))
     texts = explain_rows(LoadedSignature(serving_model_dir, "generate"), test)
     with tf.io.gfile.GFile(explanations_path(out_uri), "w") as out:
         for row, text in zip(test, texts):
             out.write(json.dumps({"user_id": row["user_id"], "item_id": row["item_id"], "text": text,
                                   "reference": row["summary"]}, ensure_ascii=False) + "\n")
-    baselines = baseline_explanations(split_reviews(os.path.join(examples_uri, f"Split-{F.TRAIN}")), test)
+    baselines = baseline_explanations(split_reviews(split_dir(examples_uri, F.TRAIN)), test)
     baseline_texts.write(os.path.join(out_uri, baseline_texts.FILE),
                          [(row["user_id"], row["item_id"], {name: answers[n] for name, answers in baselines.items()})
                           for n, row in enumerate(test)])

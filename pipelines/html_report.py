@@ -20,12 +20,12 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from components.evaluation.tfma_metrics import TEXT_NAMES, text_metric_name  # noqa: E402
+from components.evaluation.tfma_metrics import IMPRESSION_METRIC_NAMES, TEXT_NAMES, text_metric_name  # noqa: E402
 from pipelines.evaluation_report import OVERALL, compared_with, describe_failure, outcome  # noqa: E402
 from recgen.explanation_baselines import BASELINES  # noqa: E402
 
 RETRIEVAL_COLUMNS = ("example_count", "hr@10", "ndcg@10", "mrr@10", "hr@50", "hr@100", "coverage@10", "ild@10",
-                     "novelty@10", "gini@10")
+                     "novelty@10", "gini@10", *IMPRESSION_METRIC_NAMES)  # impression metrics: MIND-style data only
 ROLES = ("candidate", "baseline")
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:72em}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}th{background:#eee}td.name{text-align:left}

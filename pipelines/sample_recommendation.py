@@ -17,6 +17,7 @@ from components.artifacts import ItemCatalog
 from components.split_ranker import recommend_for, split_requests
 from pipelines.recgen_pipeline import PipelineConfig
 from recgen.contracts import features as F
+from recgen.contracts.examples_io import split_dir
 from recgen.contracts.loaded_signature import LoadedSignature
 from recgen.contracts.run_root import latest_artifact_uri, latest_ingestion_report
 from trainer.catalog import read_catalog
@@ -38,7 +39,7 @@ def sample_recommendation(config: PipelineConfig, k: int = 5, shown_history: int
     generator_uri = latest_artifact_uri(config, "Model", producer="GeneratorTrainer")
     catalog_uri = latest_artifact_uri(config, ItemCatalog.TYPE_NAME)
     examples_uri = latest_ingestion_report(config)["examples_uri"]
-    request = next(split_requests(os.path.join(examples_uri, f"Split-{F.TEST}"), batch_size=1))
+    request = next(split_requests(split_dir(examples_uri, F.TEST), batch_size=1))
     recommend = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")).signatures["recommend"]
     result = recommend_for(recommend, request, k)
     catalog = read_catalog(catalog_uri)

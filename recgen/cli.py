@@ -20,6 +20,7 @@ with exit status 1 and one line on stderr naming the cause, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -105,12 +106,15 @@ EVALUATION_COLUMNS = {"retrieval": ("hr@10", "ndcg@10", "mrr@10", "hr@100", "cov
 
 
 def _print_evaluation(model_name: str, evaluation: dict) -> None:
-    """The Evaluator's table (candidate, baseline, difference per slice) and its verdict."""
+    """The Evaluator's table (candidate, baseline, difference per slice) and its verdict; the
+    impression metrics, where the data has impressions, are columns after the retrieval ones."""
+    from components.evaluation.tfma_metrics import IMPRESSION_METRIC_NAMES
     from pipelines.evaluation_report import compared_with, describe_failure, outcome
     print(f"Evaluator, {model_name} (against {compared_with(evaluation)}): {outcome(evaluation)}")
     for failure in evaluation["failed_thresholds"]:
         print(f"  failed: {describe_failure(failure)}")
-    columns = [column for column in EVALUATION_COLUMNS[model_name]
+    extra = IMPRESSION_METRIC_NAMES if model_name == "retrieval" else ()
+    columns = [column for column in (*EVALUATION_COLUMNS[model_name], *extra)
                if any(column in roles.get("candidate", {}) for roles in evaluation["slices"].values())]
     widths = [max(12, len(column) + 2) for column in columns]
     print("  " + f"{'slice':<34}{'model':<11}{'n':>6}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
@@ -162,6 +166,20 @@ def pipeline_config(args, data: str):
                           train_steps=args.train_steps, explain=not args.no_explanations)
 
 
+def data_dependent_settings(config, source):
+    """``config`` fitted to what ``source`` holds: without review text or summaries the explanation
+    branch is left out (one line says why); impression logs add the impression metrics."""
+    if config.explain and not source.has_text:
+        logger.warning(f"{source.path} ({source.format}) has no review text or summaries to learn "
+                       "explanations from: running without the explanation generator; recommendations "
+                       "are served without explanations")
+        config = dataclasses.replace(config, explain=False)
+    if source.has_impressions and not config.evaluation.impression_metrics:
+        config = dataclasses.replace(config, evaluation=dataclasses.replace(config.evaluation,
+                                                                            impression_metrics=True))
+    return config
+
+
 def _pipeline_run(args) -> int:
     from pipelines.local_runner import run_pipeline
 
@@ -170,8 +188,8 @@ def _pipeline_run(args) -> int:
         data = os.path.join(args.root, "synthetic-data")
         logger.info(f"no --data given: generating the synthetic default into {data}")
         write_generic_csv(DEFAULT_SYNTHETIC, data, show_progress=True)
-    open_source(data, args.format)  # fail at once on a missing path or an unknown format
-    config = pipeline_config(args, data)
+    source = open_source(data, args.format)  # fail at once on a missing path or an unknown format
+    config = data_dependent_settings(pipeline_config(args, data), source)
     config.save()
     run_pipeline(config)
     _print_report(_report(args.root))
@@ -224,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "trainer/generator/config.py), inline JSON or a JSON file (fields of GeneratorConfig), e.g. '{\"num_layers\": 1}'")
     run.add_argument("--train-steps", type=int, help="train both models for this many steps instead of epochs")
     run.add_argument("--no-explanations", action="store_true",
-                     help="leave out the explanation generator (for data without review text or tags)")
+                     help="leave out the explanation generator (data without review text or tags leaves "
+                          "it out by itself)")
     run.set_defaults(handler=_pipeline_run)
     report = pipeline.add_parser("report", help="metrics and output paths of the latest run")
     report.add_argument("--root", required=True)

@@ -66,3 +66,31 @@ def gains_at_k(ranks: np.ndarray, k: int) -> Dict[str, np.ndarray]:
 def accuracy_at_k(ranks: np.ndarray, k: int) -> Dict[str, float]:
     """HR@K, NDCG@K and MRR@K averaged over users (one target each)."""
     return {name: float(values.mean()) for name, values in gains_at_k(ranks, k).items()}
+
+
+IMPRESSION_NAMES = ("auc", "mrr", "ndcg@5", "ndcg@10")
+
+
+def _dcg(labels_in_order: np.ndarray, k: int) -> float:
+    top = labels_in_order[:k]
+    return float(np.sum((2.0 ** top - 1.0) / np.log2(np.arange(len(top)) + 2.0)))
+
+
+def impression_metrics(labels: Sequence[int], scores: Sequence[float]) -> Dict[str, float]:
+    """MIND's AUC, MRR, nDCG@5 and nDCG@10 of one impression (docs/evaluation.md#impression-metrics).
+
+    ``labels`` are 1 (clicked) or 0 per shown item, ``scores`` the model's. Equal scores put
+    the unclicked item first (never in the clicks' favour); AUC counts a tie as half.
+
+    >>> impression_metrics([0, 1, 0], [0.2, 0.5, 0.9])  # the click is 2nd of 3
+    {'auc': 0.5, 'mrr': 0.5, 'ndcg@5': 0.6309297535714575, 'ndcg@10': 0.6309297535714575}
+    """
+    labels, scores = np.asarray(labels, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    positives, negatives = scores[labels > 0], scores[labels == 0]
+    pairs = positives[:, None] - negatives[None, :]
+    auc = float(((pairs > 0).sum() + 0.5 * (pairs == 0).sum()) / pairs.size)
+    in_order = labels[np.lexsort((labels, -scores))]  # score descending; on ties, unclicked first
+    mrr = float(np.sum(in_order / (np.arange(len(in_order)) + 1.0)) / labels.sum())
+    best = np.sort(labels)[::-1]
+    return {"auc": auc, "mrr": mrr,
+            **{f"ndcg@{k}": _dcg(in_order, k) / _dcg(best, k) for k in (5, 10)}}

@@ -41,9 +41,15 @@ RETRIEVAL, GENERATOR = "retrieval", "generator"
 _PASSED_ON = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INVALID_ARGUMENT}
 
 
+class ModelNotServed(ServingError):
+    """The model server serves no model of that name (UNAVAILABLE to the service's caller)."""
+
+
 def _model_error(code: grpc.StatusCode, where: str, details: str) -> ServingError:
     """A model server's error as the service passes it on: deadline and bad input as they are,
     anything else (model not served, server down) as UNAVAILABLE."""
+    if code == grpc.StatusCode.NOT_FOUND:
+        return ModelNotServed(grpc.StatusCode.UNAVAILABLE, f"{where}: {details}")
     return ServingError(code if code in _PASSED_ON else grpc.StatusCode.UNAVAILABLE, f"{where}: {details}")
 
 
@@ -145,9 +151,13 @@ class ModelClient(abc.ABC):
                 for title, categories in zip(outputs[TITLES_OUTPUT], outputs[CATEGORIES_OUTPUT])]
 
     def explain(self, rows: Sequence[bytes], timeout: float) -> Tuple[List[str], int]:
-        """One explanation per ``explain_example`` row, and the generator version."""
-        outputs, version = self.predict(self.generator_model, EXPLAIN_SIGNATURE,
-                                        {EXAMPLES_INPUT: np.array(rows, dtype=object)}, timeout)
+        """One explanation per ``explain_example`` row, and the generator version; no texts and
+        version 0 when no generator is served (a model base trained on data without review text)."""
+        try:
+            outputs, version = self.predict(self.generator_model, EXPLAIN_SIGNATURE,
+                                            {EXAMPLES_INPUT: np.array(rows, dtype=object)}, timeout)
+        except ModelNotServed:
+            return [""] * len(rows), 0
         return [_text(text) for text in outputs["explanations"]], version
 
 

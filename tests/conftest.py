@@ -21,7 +21,8 @@ os.environ[ONEDNN_VARIABLE] = "0"
 BACKGROUND = {"synthetic_run": (pipeline_runs.synthetic_pipeline, None),
               "amazon_run": (pipeline_runs.amazon_pipeline, AMAZON_INSTRUMENTS),
               "three_runs": (pipeline_runs.evaluation_runs, None),
-              "served": (pipeline_runs.retraining_pipeline, None)}
+              "served": (pipeline_runs.retraining_pipeline, None),
+              "news_run": (pipeline_runs.news_pipeline, None)}
 
 
 def require(path: Path) -> Path:

@@ -78,3 +78,18 @@ def retraining_pipeline(workdir: Path) -> dict:
     config.save()
     run_pipeline(config)
     return {"config": config.to_json()}
+
+
+def news_pipeline(workdir: Path) -> dict:
+    """``recgen pipeline run`` on synthetic news in MIND's format, with no flag but the retrieval
+    settings: it must leave the generator out by itself (no review text) and add impression metrics."""
+    import json
+
+    from pipelines.recgen_pipeline import PipelineConfig
+    from recgen import cli
+    from recgen.data.synthetic_news import SyntheticNewsConfig, write_mind
+    write_mind(SyntheticNewsConfig(users=1000, articles=800), workdir / "data")
+    root = workdir / "root"
+    status = cli.main(["pipeline", "run", "--data", str(workdir / "data"), "--root", str(root),
+                       "--retrieval-config", json.dumps(GOOD)])
+    return {"status": status, "config": PipelineConfig.load(str(root)).to_json()}

@@ -18,6 +18,7 @@ from pipelines.local_runner import run_pipeline
 from pipelines.recgen_pipeline import PipelineConfig, create_pipeline
 from recgen.cli import build_parser, pipeline_config
 from recgen.contracts import features as F
+from recgen.contracts.examples_io import split_dir
 from recgen.contracts.run_root import latest_ingestion_report
 from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 
@@ -62,9 +63,11 @@ def test_project_executors_build_beam_pipelines_only_through_make_beam_pipeline(
 
 
 def serialized_examples(examples_uri: str, split: str) -> Counter:
-    """The multiset of a split's serialized tf.Examples (shard order differs between runs)."""
-    files = glob.glob(os.path.join(examples_uri, f"Split-{split}", "*.gz"))
-    return Counter(record.numpy() for record in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+    """The multiset of a split's tf.Examples, each serialized canonically (shard order differs
+    between runs, and protobuf's map serialization order differs between processes)."""
+    files = glob.glob(os.path.join(split_dir(examples_uri, split), "*.gz"))
+    return Counter(tf.train.Example.FromString(record.numpy()).SerializeToString(deterministic=True)
+                   for record in tf.data.TFRecordDataset(files, compression_type="GZIP"))
 
 
 def run_data_stage(data: Path, root: Path, beam_args: list) -> tuple:

@@ -129,7 +129,7 @@ def test_the_lora_tuned_export_passes_the_op_check_and_serves_over_tf_servings_g
     config, tokenizer, builder = tuned["config"], tuned["tokenizer"], tuned["builder"]
     merged = save_tuned(tuned["causal_lm"], tokenizer, config, str(tmp_path / "Preset"))
     export_dir = tmp_path / "serving" / "generator" / "1"
-    module = export_generator(merged, tokenizer, builder, config, EvaluationSlices(np.array([b"i1"], object)),
+    module = export_generator(merged, tokenizer, builder, config, EvaluationSlices.from_training_events(np.array([b"i1"], object), np.array([1])),
                               str(export_dir))
     ops = check_servable(str(export_dir))
     assert not any(op.startswith("Xla") for op in ops)
@@ -179,7 +179,7 @@ def test_mixed_bfloat16_builds_trains_and_generates_on_cpu_and_leaves_the_global
     merged = save_tuned(causal_lm, tokenizer, config, str(tmp_path / "Preset"))
     assert merged.backbone.compute_dtype == "bfloat16"
     export_dir = str(tmp_path / "serving")
-    module = export_generator(merged, tokenizer, builder, config, EvaluationSlices(np.array([b"i1"], object)), export_dir)
+    module = export_generator(merged, tokenizer, builder, config, EvaluationSlices.from_training_events(np.array([b"i1"], object), np.array([1])), export_dir)
     check_servable(export_dir)
     texts = module.generate(**{k: tf.constant(v) for k, v in REQUEST.items()})["explanations"].numpy()
     assert all(text.strip() for text in texts)

@@ -177,7 +177,7 @@ def tiny_model(tmp_path_factory):
     inputs, labels, weights = training_batch(tokenizer, tf.constant(prompts), tf.constant(references), TINY)
     causal_lm.fit(inputs, labels, sample_weight=weights, epochs=60, batch_size=32, verbose=0)
     export_dir = str(tmp_path_factory.mktemp("generator") / "serving")
-    module = export_generator(causal_lm, tokenizer, builder, TINY, EvaluationSlices(np.array([b"i1"], object)),
+    module = export_generator(causal_lm, tokenizer, builder, TINY, EvaluationSlices.from_training_events(np.array([b"i1"], object), np.array([1])),
                               export_dir)
     return causal_lm, tokenizer, module, export_dir
 

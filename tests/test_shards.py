@@ -28,7 +28,7 @@ def sharded(source, range_bytes):
     for shard in shards:
         table = read_shard(shard, firsts[shard.ordinal], report, tags)
         rows = sorted(zip(table["seq"].to_pylist(), *(table[c].to_pylist() for c in table.column_names[1:])))
-        events.extend(tuple(row[1:]) for row in rows)
+        events.extend((*row[1:-1], tuple(row[-1])) for row in rows)  # Event holds a tuple of ids
     return shards, events, report
 
 

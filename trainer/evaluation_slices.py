@@ -5,13 +5,15 @@ knowledge, so each exported model answers them itself (TFMA reads them as transf
 
 * ``history_length_bucket``: ``"<=5"``, ``"6-20"`` or ``">20"`` events before the target;
 * ``target_popularity``: ``"head"`` when the target item is among the ``HEAD_SHARE`` of catalog
-  items with the most training events, else ``"tail"``.
+  items with the most training events, else ``"tail"``;
+* ``target_seen``: ``"seen"`` when the target item has training events, ``"unseen"`` when it
+  has none (a cold-start item, ranked from its content alone: most test-time news articles).
 
 Example::
 
-    slices = EvaluationSlices(head_item_ids(np.array([b"a", b"b", b"c"]), np.array([1, 9, 3])))
+    slices = EvaluationSlices.from_training_events(np.array([b"a", b"b", b"c"]), np.array([1, 9, 0]))
     [v.numpy().tolist() for v in slices.slice_features(tf.constant([example])).values()]
-    # -> [[b'<=5'], [b'head']]
+    # -> [[b'<=5'], [b'head'], [b'seen']]
 """
 from __future__ import annotations
 
@@ -42,13 +44,24 @@ def training_event_counts(train_files, item_ids: np.ndarray) -> np.ndarray:
     return counts
 
 
-class EvaluationSlices(tf.Module):
-    """Holds the head items; ``slice_features`` maps serialized examples to slice names."""
+def _id_set(item_ids: np.ndarray) -> tf.lookup.StaticHashTable:
+    """A table that maps each of ``item_ids`` to 1 and any other id to 0."""
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+        tf.constant(item_ids.astype(object), tf.string), tf.ones([len(item_ids)], tf.int64)), default_value=0)
 
-    def __init__(self, head_ids: np.ndarray):
+
+class EvaluationSlices(tf.Module):
+    """Holds the head items and the items with training events; ``slice_features`` maps
+    serialized examples to slice names."""
+
+    def __init__(self, head_ids: np.ndarray, trained_ids: np.ndarray):
         super().__init__()
-        self.head_items = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(head_ids.astype(object), tf.string), tf.ones([len(head_ids)], tf.int64)), default_value=0)
+        self.head_items, self.trained_items = _id_set(head_ids), _id_set(trained_ids)
+
+    @classmethod
+    def from_training_events(cls, item_ids: np.ndarray, training_events: np.ndarray) -> "EvaluationSlices":
+        """Slices of a catalog whose item ``i`` has ``training_events[i]`` training events."""
+        return cls(head_item_ids(item_ids, training_events), item_ids[np.asarray(training_events) > 0])
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def slice_features(self, examples):
@@ -60,4 +73,6 @@ class EvaluationSlices(tf.Module):
         for upper, name in reversed(HISTORY_BUCKETS):
             bucket = tf.where(length <= upper, name, bucket)
         head = self.head_items.lookup(raw[F.ITEM_ID]) > 0
-        return {"history_length_bucket": bucket, "target_popularity": tf.where(head, "head", "tail")}
+        trained = self.trained_items.lookup(raw[F.ITEM_ID]) > 0
+        return {"history_length_bucket": bucket, "target_popularity": tf.where(head, "head", "tail"),
+                "target_seen": tf.where(trained, "seen", "unseen")}

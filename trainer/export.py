@@ -11,7 +11,9 @@ Signatures (every input raw, exactly as in the source data):
   ``scores [b, k]`` over the whole catalog with history and exclusions removed (when
   fewer than k items remain, the tail has score ``-inf``);
 * ``serving_default``: serialized tf.Examples as ExampleGen writes them -> the top
-  ``serving_top_k`` items, history and ``seen_item_ids`` removed;
+  ``serving_top_k`` items, history and ``seen_item_ids`` removed, and ``impression_scores
+  [b, 1 + m]``: the score of the target item, then of each of its ``impression_item_ids``
+  (NaN for padding and unknown ids), for the impression metrics;
 * ``recommend_examples``: serialized query tf.Examples (``recgen/contracts/signatures.py``: user,
   history, request time, ``exclude_item_ids``) -> the top ``serving_top_k`` items; every input
   has a batch dimension, so TF Serving's server-side batching can merge requests;
@@ -48,6 +50,7 @@ from recgen.contracts.signatures import (
     ITEM_IDS_INPUT,
     QUERY_FEATURE_SPEC,
     HISTORY_LENGTH_OUTPUT,
+    IMPRESSION_SCORES_OUTPUT,
     RECOMMEND_SIGNATURE,
     SETTINGS_SIGNATURE,
     TITLES_OUTPUT,
@@ -55,7 +58,7 @@ from recgen.contracts.signatures import (
 from trainer import preprocessing as P
 from trainer.catalog import Catalog, raw_item_features
 from trainer.config import RetrievalConfig
-from trainer.evaluation_slices import EvaluationSlices, head_item_ids
+from trainer.evaluation_slices import EvaluationSlices
 from trainer.query_transform import QueryTransform
 from trainer.raw_features import ragged_lists, ragged_lists_like
 
@@ -69,7 +72,7 @@ class RetrievalServingModule(tf.Module):
     """What the Pusher ships: raw request in, whole-catalog top-k out."""
 
     def __init__(self, model, tft_output, catalog: Catalog, candidate_embeddings: np.ndarray,
-                 config: RetrievalConfig, head_ids: np.ndarray):
+                 config: RetrievalConfig, evaluation_slices: EvaluationSlices):
         super().__init__()
         self.query_tower, self.candidate_tower = model.query_tower, model.candidate_tower
         self.tft_layer = tft_output.transform_features_layer()
@@ -82,7 +85,7 @@ class RetrievalServingModule(tf.Module):
         self.catalog_titles = tf.constant(catalog.titles.astype(object), tf.string)
         self.catalog_categories = tf.constant(catalog.categories.astype(object), tf.string)
         self._raw_feature_spec = tft_output.raw_feature_spec()
-        self.evaluation_slices = EvaluationSlices(head_ids)
+        self.evaluation_slices = evaluation_slices
         self._serving_top_k = config.serving_top_k
         self._history_length = config.history_length
 
@@ -122,7 +125,16 @@ class RetrievalServingModule(tf.Module):
         queries = self._embed_queries(*P.raw_query(raw))
         seen = tf.concat([tf.sparse.to_dense(raw[F.HISTORY_ITEM_IDS], default_value=""),
                           tf.sparse.to_dense(raw[F.SEEN_ITEM_IDS], default_value="")], axis=1)
-        return self._top_k(queries, seen, self._serving_top_k)
+        return {**self._top_k(queries, seen, self._serving_top_k),
+                IMPRESSION_SCORES_OUTPUT: self._scores_of(queries, tf.concat([
+                    P.scalar(raw[F.ITEM_ID], "")[:, None],
+                    tf.sparse.to_dense(raw[F.IMPRESSION_ITEM_IDS], default_value="")], axis=1))}
+
+    def _scores_of(self, queries: tf.Tensor, item_ids: tf.Tensor) -> tf.Tensor:
+        """Each query's scores of its row of ``item_ids [b, m]``; NaN where an id is not in the catalog."""
+        positions = self.catalog_positions.lookup(item_ids)
+        scores = tf.einsum("bd,bmd->bm", queries, tf.gather(self.candidate_embeddings, tf.maximum(positions, 0)))
+        return tf.where(positions >= 0, scores, tf.constant(np.nan, scores.dtype))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
     def recommend_examples(self, examples):
@@ -176,10 +188,11 @@ def export_serving_model(model, tft_output, catalog: Catalog, candidate_embeddin
                          config: RetrievalConfig, export_dir: str, training_events: np.ndarray) -> None:
     """Saves the serving SavedModel with its signatures to ``export_dir``.
 
-    ``training_events[i]`` counts catalog item ``i``'s training events (head / tail slices).
+    ``training_events[i]`` counts catalog item ``i``'s training events (head / tail and seen /
+    unseen slices).
     """
     module = RetrievalServingModule(model, tft_output, catalog, candidate_embeddings, config,
-                                    head_item_ids(catalog.item_ids, training_events))
+                                    EvaluationSlices.from_training_events(catalog.item_ids, training_events))
     # Keras would also save every layer's traced call functions, which only Keras reloading uses;
     # without them the SavedModel loads about a third faster, and a model server swaps versions
     # sooner. keras_option_scope is tf_keras's own switch for this (private module path).

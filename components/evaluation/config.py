@@ -25,7 +25,7 @@ from trainer.json_config import JsonConfig
 
 CANDIDATE, BASELINE = "candidate", "baseline"
 SLICE_FEATURES_SIGNATURE = "slice_features"
-SLICE_FEATURE_KEYS = ("history_length_bucket", "target_popularity")
+SLICE_FEATURE_KEYS = ("history_length_bucket", "target_popularity", "target_seen")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +42,7 @@ class EvaluationConfig(JsonConfig):
         default_factory=lambda: {"bleu-1": 1.0, "rouge-l": 1.0})
     generator_max_drops: Dict[str, float] = dataclasses.field(
         default_factory=lambda: {"bleu-1": 1.0, "rouge-l": 1.0})
+    impression_metrics: bool = False  # MIND's AUC/MRR/nDCG over impressions (data with impression logs)
 
     def __post_init__(self):
         object.__setattr__(self, "top_ks", tuple(self.top_ks))  # JSON gives a list back
@@ -103,8 +104,10 @@ def _metric(class_name: str, **kwargs) -> tfma.MetricConfig:
 
 
 def retrieval_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
-    """Whole-catalog top-K accuracy and diversity of the ``serving_default`` lists, sliced by
-    history length and target popularity (the model's ``slice_features`` signature)."""
+    """Whole-catalog top-K accuracy and diversity of the ``serving_default`` lists (and, with
+    ``impression_metrics``, MIND's metrics over each test impression), sliced by history length,
+    target popularity and whether the target was seen in training (the model's
+    ``slice_features`` signature)."""
     return tfma.EvalConfig(
         model_specs=_model_specs(signature_name="serving_default", label_key=F.ITEM_ID,
                                  preprocessing_function_names=[SLICE_FEATURES_SIGNATURE]),
@@ -112,7 +115,8 @@ def retrieval_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
         metrics_specs=[tfma.MetricsSpec(
             metrics=[tfma.MetricConfig(class_name="ExampleCount"),
                      _metric("TopKAccuracy", top_ks=list(config.top_ks)),
-                     _metric("TopKDiversity", top_ks=list(config.top_ks))],
+                     _metric("TopKDiversity", top_ks=list(config.top_ks)),
+                     *([_metric("ImpressionAccuracy")] if config.impression_metrics else [])],
             per_slice_thresholds=model_thresholds(config, "retrieval"))])
 
 

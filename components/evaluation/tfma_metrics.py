@@ -15,7 +15,10 @@ with thresholds and blessing.
   (``recgen/text_metrics.py``), and ``pairs`` (how many examples had a reference); FMR reads
   the generator's ``item_keywords.json`` (path given by the Evaluator's executor);
 * ``BaselineExplanationQuality``: the same figures for the baseline explainers' texts
-  (``baseline_texts.py``, path given by the Evaluator's executor), as ``<baseline>/<metric>``.
+  (``baseline_texts.py``, path given by the Evaluator's executor), as ``<baseline>/<metric>``;
+* ``ImpressionAccuracy``: MIND's AUC, MRR, nDCG@5 and nDCG@10 of the model's
+  ``impression_scores`` over each example's impression (target clicked, the rest not), for data
+  with impression logs, and ``impressions`` (how many examples had one).
 
 A retrieval model's predictions are ``{"item_ids": [K], "scores": [K]}``; positions with a
 non-finite score (excluded items used as filler) are not part of the list.
@@ -36,8 +39,9 @@ from tensorflow_model_analysis.metrics import metric_types
 
 from components.evaluation import baseline_texts, item_statistics
 from recgen.contracts import features as F
+from recgen.contracts.signatures import IMPRESSION_SCORES_OUTPUT
 from recgen.explanation_baselines import BASELINES
-from recgen.metrics import gains_at_k, rank_in_list
+from recgen.metrics import IMPRESSION_NAMES, gains_at_k, impression_metrics, rank_in_list
 from recgen.text_metrics import text_quality
 from trainer.generator.keywords import read_item_keywords
 
@@ -47,6 +51,8 @@ DIVERSITY_NAMES = ("coverage", "ild", "novelty", "gini")
 TEXT_NAMES = ("bleu-1", "bleu-4", "rouge-1", "rouge-2", "rouge-l", "distinct-1", "distinct-2", "usr",
               "personalization", "fmr", "negative-share")
 PAIRS = "pairs"
+IMPRESSIONS = "impressions"
+IMPRESSION_METRIC_NAMES = tuple(f"impression_{name}" for name in IMPRESSION_NAMES)  # impression_auc, ...
 
 
 def text_metric_name(name: str, explainer: str = "") -> str:
@@ -59,6 +65,8 @@ def metric_names(kind: str, top_ks: Sequence[int] = ()) -> List[str]:
     if kind in ("ExplanationQuality", "BaselineExplanationQuality"):
         explainers = BASELINES if kind == "BaselineExplanationQuality" else ("",)
         return [text_metric_name(name, explainer) for explainer in explainers for name in (*TEXT_NAMES, PAIRS)]
+    if kind == "ImpressionAccuracy":
+        return [*IMPRESSION_METRIC_NAMES, IMPRESSIONS]
     names = {"TopKAccuracy": ACCURACY_NAMES, "TopKDiversity": DIVERSITY_NAMES}[kind]
     return [f"{name}@{k}" for k in top_ks for name in names]
 
@@ -159,6 +167,43 @@ class TopKAccuracy(metric_types.Metric):
     @staticmethod
     def _computations(top_ks, model_names=None, **_) -> metric_types.MetricComputations:
         return _computations(_AccuracyCombiner, metric_names("TopKAccuracy", top_ks), model_names, top_ks=top_ks)
+
+
+class _ImpressionCombiner(_PerModelCombiner):
+    def create_accumulator(self) -> dict:
+        return {IMPRESSIONS: 0, **{name: 0.0 for name in IMPRESSION_NAMES}}
+
+    def add_input(self, accumulator: dict, element) -> dict:
+        predictions = self._predictions(element)
+        if not isinstance(predictions, dict) or IMPRESSION_SCORES_OUTPUT not in predictions:
+            return accumulator  # a model exported before impression scores
+        scores = np.asarray(predictions[IMPRESSION_SCORES_OUTPUT], dtype=np.float64).reshape(-1)
+        labels = np.zeros(len(scores))
+        labels[0] = 1  # the target's score comes first, then the shown-and-not-clicked items'
+        known = np.isfinite(scores)
+        if not known[0] or known[1:].sum() == 0:
+            return accumulator  # no impression with this example
+        accumulator[IMPRESSIONS] += 1
+        for name, value in impression_metrics(labels[known], scores[known]).items():
+            accumulator[name] += value
+        return accumulator
+
+    def extract_output(self, accumulator: dict) -> Dict[metric_types.MetricKey, float]:
+        count = accumulator[IMPRESSIONS]
+        output = {self._keys[f"impression_{name}"]: accumulator[name] / count if count else float("nan")
+                  for name in IMPRESSION_NAMES}
+        return {**output, self._keys[IMPRESSIONS]: float(count)}
+
+
+class ImpressionAccuracy(metric_types.Metric):
+    """MIND's impression metrics, averaged over the examples with an impression (docs/evaluation.md#impression-metrics)."""
+
+    def __init__(self, name: str = "impression_accuracy"):
+        super().__init__(self._computations, name=name)
+
+    @staticmethod
+    def _computations(model_names=None, **_) -> metric_types.MetricComputations:
+        return _computations(_ImpressionCombiner, metric_names("ImpressionAccuracy"), model_names)
 
 
 class _DiversityCombiner(_PerModelCombiner):
@@ -333,5 +378,5 @@ class BaselineExplanationQuality(metric_types.Metric):
                              item_keywords_path=item_keywords_path)
 
 
-for _metric in (TopKAccuracy, TopKDiversity, ExplanationQuality, BaselineExplanationQuality):
+for _metric in (TopKAccuracy, TopKDiversity, ImpressionAccuracy, ExplanationQuality, BaselineExplanationQuality):
     metric_types.register_metric(_metric)

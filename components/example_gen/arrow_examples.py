@@ -28,8 +28,9 @@ from recgen.data.canonical import Item
 
 SPLIT_CODES = {F.TRAIN: 0, F.EVAL: 1, F.TEST: 2}
 # Optional features: (feature, event column, written on train examples too). A null or empty
-# value leaves the feature out, as make_example does. A list-of-strings event column fits here too.
-OPTIONAL_FEATURES = ((F.RATING, "rating", True), (F.TEXT, "text", True), (F.SUMMARY, "summary", True))
+# value leaves the feature out, as make_example does.
+OPTIONAL_FEATURES = ((F.RATING, "rating", True), (F.TEXT, "text", True), (F.SUMMARY, "summary", True),
+                     (F.IMPRESSION_ITEM_IDS, "impression_item_ids", False))
 
 
 def _lists(values: pa.Array, lengths: np.ndarray) -> pa.Array:

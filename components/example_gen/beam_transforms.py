@@ -41,13 +41,14 @@ METRICS_NAMESPACE = "recgen.example_gen"
 
 @dataclasses.dataclass
 class ShardSummary:
-    """What reading one shard found; ``items``: item id -> seq of its first event in the shard."""
+    """What reading one shard found; ``items``: item id -> (seq, k) of its first appearance in the
+    shard (``_first_appearances``)."""
 
     ordinal: int
     source_index: int
     events: int
     report: MalformedRowReport
-    items: Dict[str, int]
+    items: Dict[str, Tuple[int, int]]
 
 
 def bucket_file(work_dir: str, bucket: int, ordinal: int) -> str:
@@ -67,6 +68,25 @@ def _write_atomically(path: str, write) -> None:
     partial = f"{path}.partial"
     write(partial)
     os.replace(partial, path)
+
+
+def _first_appearances(table: pa.Table) -> Dict[str, Tuple[int, int]]:
+    """Item id -> (seq, k) of its first appearance: k = 0 as an event's item, 1 + i as the i-th
+    item shown beside it (impression logs put shown-only items in the catalog)."""
+    table = table.combine_chunks()
+    shown = table["impression_item_ids"].chunk(0) if table.num_rows else pa.array([], pa.list_(pa.string()))
+    parents = pc.list_parent_indices(shown).to_numpy()
+    offsets = shown.offsets.to_numpy()
+    appearances = pa.table({
+        "item_id": pa.concat_arrays([*table["item_id"].chunks, pc.list_flatten(shown)]),
+        "seq": pa.concat_arrays([*table["seq"].chunks, pc.take(table["seq"], pa.array(parents)).combine_chunks()]),
+        "k": np.concatenate([np.zeros(table.num_rows, np.int64), 1 + np.arange(len(parents)) - offsets[parents]]),
+    }).sort_by([("seq", "ascending"), ("k", "ascending")])
+    ranks = appearances.append_column("rank", pa.array(np.arange(appearances.num_rows)))
+    first = ranks.group_by("item_id").aggregate([("rank", "min")])
+    at = pa.array(first["rank_min"].to_numpy())
+    return dict(zip(first["item_id"].to_pylist(), zip(pc.take(appearances["seq"], at).to_pylist(),
+                                                     pc.take(appearances["k"], at).to_pylist())))
 
 
 class _ReadShardFn(beam.DoFn):
@@ -95,11 +115,11 @@ class _ReadShardFn(beam.DoFn):
                     writer.write_table(part)
 
             _write_atomically(bucket_file(self._work_dir, int(bucket), shard.ordinal), write)
-        first_seq = table.group_by("item_id").aggregate([("seq", "min")])
+        first_seen = _first_appearances(table)
         logger.info(f"ExampleGen: read shard {shard.ordinal + 1}/{self._shards} ({shard.path.name} "
                     f"from byte {shard.start:,}): {table.num_rows:,} events, {report.malformed} malformed")
         yield ShardSummary(shard.ordinal, shard.source_index, table.num_rows, report,
-                           dict(zip(first_seq["item_id"].to_pylist(), first_seq["seq_min"].to_pylist())))
+                           first_seen)
 
 
 @beam.ptransform_fn
@@ -119,7 +139,7 @@ def merge_summaries(summaries: Sequence[ShardSummary], report: MalformedRowRepor
     """Adds the shards' reports to ``report`` in stream order; returns (events per source, item ids
     in order of first appearance)."""
     events: Dict[int, int] = {}
-    first_seen: Dict[str, int] = {}
+    first_seen: Dict[str, Tuple[int, int]] = {}
     for summary in sorted(summaries, key=lambda s: s.ordinal):
         report.accepted += summary.report.accepted
         report.malformed += summary.report.malformed

@@ -53,7 +53,8 @@ def make_example(target: StagedEvent, history: List[StagedEvent], history_length
     """The tf.Example for one target event with the last ``history_length`` events before it.
 
     ``item`` holds the target item's content features; eval and test examples also
-    carry every item seen before the target, for ranking to exclude.
+    carry every item seen before the target, for ranking to exclude, and the target's
+    impression (shown, not clicked) where the source logs impressions.
     """
     recent = history[-history_length:] if history_length > 0 else []
     item = item or Item(target.item_id)
@@ -70,6 +71,8 @@ def make_example(target: StagedEvent, history: List[StagedEvent], history_length
     }
     if split != F.TRAIN:
         feature[F.SEEN_ITEM_IDS] = _bytes(*dict.fromkeys(e.item_id for e in history))
+        if target.impression_item_ids:
+            feature[F.IMPRESSION_ITEM_IDS] = _bytes(*target.impression_item_ids)
     if target.rating is not None:
         feature[F.RATING] = tf.train.Feature(float_list=tf.train.FloatList(value=[target.rating]))
     if target.text:

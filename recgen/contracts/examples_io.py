@@ -11,11 +11,21 @@ Example::
 """
 from __future__ import annotations
 
+import os
 from typing import Dict, Iterable, Iterator, Tuple
 
 import tensorflow as tf
 
 from recgen.contracts import features as F
+
+def split_dir(examples_uri: str, split: str) -> str:
+    """The folder of one split of an Examples artifact, TFX's ``Split-<name>`` layout.
+
+    >>> split_dir("/runs/examples/7", "test")
+    '/runs/examples/7/Split-test'
+    """
+    return os.path.join(examples_uri, f"Split-{split}")
+
 
 _REQUEST_SPEC = {F.USER_ID: tf.io.FixedLenFeature([], tf.string),
                  F.ITEM_ID: tf.io.FixedLenFeature([], tf.string),

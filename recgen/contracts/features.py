@@ -19,6 +19,9 @@ item_description       bytes    its description ("" when the catalog has none)
 seen_item_ids          bytes[]  eval and test only: every item the user had before the target
                                 (the full history, which ranking excludes;
                                 docs/evaluation.md#protocol)
+impression_item_ids    bytes[]  eval and test only, impression logs (MIND) only: the items shown
+                                beside the target in its impression and not clicked
+                                (docs/evaluation.md#impression-metrics)
 =====================  =======  ==============================================================
 """
 USER_ID = "user_id"
@@ -34,6 +37,7 @@ ITEM_TITLE = "item_title"
 ITEM_CATEGORIES = "item_categories"
 ITEM_DESCRIPTION = "item_description"
 SEEN_ITEM_IDS = "seen_item_ids"
+IMPRESSION_ITEM_IDS = "impression_item_ids"
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)

@@ -34,6 +34,9 @@ EXPLAIN_SIGNATURE = "explain_examples"  # the service's generator call
 # The retrieval export's own settings the service follows: ``examples [b]`` (any strings) ->
 # ``history_length [b]``, how many recent events the query tower reads (RetrievalConfig's).
 SETTINGS_SIGNATURE, HISTORY_LENGTH_OUTPUT = "model_settings", "history_length"
+# ``serving_default``'s scores of each example's target, then of its ``impression_item_ids``
+# (NaN for padding): what the Evaluator's impression metrics rank.
+IMPRESSION_SCORES_OUTPUT = "impression_scores"
 
 QUERY_FEATURE_SPEC = {
     F.USER_ID: tf.io.FixedLenFeature([], tf.string, default_value=""),

@@ -2,7 +2,7 @@
 
 The canonical form (``recgen.data.canonical``) is what the rest of RecGen sees:
 
-- events: ``Event(user_id, item_id, timestamp, rating, text, summary)``
+- events: ``Event(user_id, item_id, timestamp, rating, text, summary, impression_item_ids)``
 - items: ``Item(item_id, title, categories, description)``
 
 ``open_source(path, format=None)`` detects the format and returns a ``Source``

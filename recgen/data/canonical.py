@@ -26,7 +26,11 @@ class DataAnomaliesError(DataError):
 
 
 class Event(NamedTuple):
-    """One interaction. ``timestamp`` is in Unix seconds; optional fields are None when absent."""
+    """One interaction. ``timestamp`` is in Unix seconds; optional fields are None when absent.
+
+    ``impression_item_ids``: for a click in an impression log (MIND), the items shown beside it
+    in that impression and not clicked; empty for every other source.
+    """
 
     user_id: str
     item_id: str
@@ -34,6 +38,7 @@ class Event(NamedTuple):
     rating: Optional[float] = None
     text: Optional[str] = None
     summary: Optional[str] = None
+    impression_item_ids: Tuple[str, ...] = ()
 
 
 class Item(NamedTuple):

@@ -43,10 +43,10 @@ from recgen.data.sources import Source
 
 # Canonical events as Arrow columns. ``seq`` orders events as the source stream does (the
 # tie-breaker for equal timestamps): the shard's ordinal in the high bits, the row in the low ones.
-# An optional column more (as a list of strings) goes here and in ``events_table``.
+# The columns after ``seq`` are ``Event``'s fields, in order.
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
                           ("timestamp", pa.int64()), ("rating", pa.float64()), ("text", pa.string()),
-                          ("summary", pa.string())])
+                          ("summary", pa.string()), ("impression_item_ids", pa.list_(pa.string()))])
 SEQ_BITS = 32
 DEFAULT_RANGE_BYTES = 32 << 20
 CSV_FORMATS = ("generic_csv", "movielens_csv")
@@ -174,6 +174,10 @@ def _matches(column: pa.Array, pattern: str) -> np.ndarray:
     return pc.match_substring_regex(column, pattern).to_numpy(zero_copy_only=False)
 
 
+def _no_impressions(rows: int) -> pa.Array:
+    return pa.ListArray.from_arrays(pa.array(np.zeros(rows + 1, np.int32)), pa.array([], pa.string()))
+
+
 def _vectorized(shard: Shard, data: bytes, first: int, report: MalformedRowReport,
                 base: int) -> Optional[pa.Table]:
     """The range parsed column-wise, or None when pyarrow's rows are not the range's lines."""
@@ -222,7 +226,8 @@ def _vectorized(shard: Shard, data: bytes, first: int, report: MalformedRowRepor
     fast = pa.Table.from_arrays([
         pa.array(base + rows[ok], pa.int64()), pc.filter(fields["user_id"], good),
         pc.filter(fields["item_id"], good), pc.cast(pc.filter(fields["timestamp"], good), pa.int64()),
-        optional("rating", pa.float64()), optional("text"), optional("summary")], schema=EVENT_SCHEMA)
+        optional("rating", pa.float64()), optional("text"), optional("summary"),
+        _no_impressions(int(ok.sum()))], schema=EVENT_SCHEMA)
     report.accepted += int(ok.sum())
     # The rows the vectorized checks did not clear: the per-row converter decides, exactly.
     convert, events, seqs = _converter(shard), [], []

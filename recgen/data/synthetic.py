@@ -164,9 +164,10 @@ def write_generic_csv(config: SyntheticConfig, out: Union[str, Path],
     count = 0
     with open(out / "events.csv", "w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["user_id", "item_id", "timestamp", "rating", "text", "summary"])
+        columns = ("user_id", "item_id", "timestamp", "rating", "text", "summary")
+        writer.writerow(columns)
         for event in generate_events(config):
-            writer.writerow(event)
+            writer.writerow(event[:len(columns)])
             count += 1
             progress.update(count)
     progress.done(count)

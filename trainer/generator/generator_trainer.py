@@ -31,7 +31,7 @@ from recgen.contracts.examples_io import dense_example_batches
 from recgen.contracts.serving_ops import check_servable
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog
 from trainer.data import matching_files
-from trainer.evaluation_slices import EvaluationSlices, head_item_ids, training_event_counts
+from trainer.evaluation_slices import EvaluationSlices, training_event_counts
 from trainer.generator.config import GeneratorConfig
 from trainer.generator.export import export_generator
 from trainer.generator.keywords import KeywordTables, read_keyword_tables, write_item_keywords
@@ -138,7 +138,8 @@ def run_fn(fn_args) -> None:
                 f"{len(tables.item_scores):,} items with review keywords")
     causal_lm, tokenizer = start_model(config, np.concatenate(train_pairs))
     history = train(causal_lm, tokenizer, train_pairs, eval_pairs, config)
-    slices = EvaluationSlices(head_item_ids(catalog.item_ids, training_event_counts(train_files, catalog.item_ids)))
+    slices = EvaluationSlices.from_training_events(catalog.item_ids,
+                                                   training_event_counts(train_files, catalog.item_ids))
     model_dir = os.path.dirname(fn_args.serving_model_dir)
     causal_lm = save_tuned(causal_lm, tokenizer, config, os.path.join(model_dir, PRESET_DIR))
     export_generator(causal_lm, tokenizer, builder, config, slices, fn_args.serving_model_dir)

@@ -43,6 +43,11 @@ def has_event_header(path: Path) -> bool:
     return set(EVENT_COLUMNS) <= {c.strip() for c in read_header(path)}
 
 
+def has_text_columns(path: Path) -> bool:
+    """Whether the events file has a ``text`` or ``summary`` column."""
+    return bool({"text", "summary"} & {c.strip() for c in read_header(events_file(path))})
+
+
 def _columns(path: Path, required: tuple) -> Dict[str, int]:
     header = [c.strip() for c in read_header(path)]
     missing = [c for c in required if c not in header]

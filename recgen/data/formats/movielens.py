@@ -83,6 +83,11 @@ def _sibling(path: Path, name: str) -> Path:
     return (path if path.is_dir() else path.parent) / name
 
 
+def has_tags(path: Path) -> bool:
+    """Whether a tags.csv (the users' words, read as event summaries) is beside the ratings."""
+    return _sibling(path, "tags.csv").is_file()
+
+
 def read_csv_items(path: Path, report: MalformedRowReport) -> Iterator[Item]:
     movies = _sibling(path, "movies.csv")
     if movies.is_file():
