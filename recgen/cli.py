@@ -147,14 +147,21 @@ def _pipeline_report(args) -> int:
     return 0
 
 
-def pipeline_config(args, data: str):
-    """The ``PipelineConfig`` that ``recgen pipeline run``'s arguments ask for, over ``data``."""
+def pipeline_config(args, data: str, source=None):
+    """The ``PipelineConfig`` that ``recgen pipeline run``'s arguments ask for, over ``data``.
+
+    Over a ``source`` that logs impressions (news), ``--retrieval-config`` changes the ``news``
+    preset instead of the defaults (one line says so)."""
     from pipelines.recgen_pipeline import PipelineConfig
     from trainer import config as retrieval_config
     from trainer.generator import config as generator_config
 
-    retrieval = changed_config(retrieval_config.RetrievalConfig(), "--retrieval-config", args.retrieval_config,
-                               retrieval_config.PRESETS)
+    retrieval = retrieval_config.RetrievalConfig()
+    if source is not None and source.has_impressions:
+        logger.info(f"{source.path} ({source.format}) logs impressions: the retrieval model starts from the "
+                    f"news preset {json.dumps(retrieval_config.PRESETS['news'])}")
+        retrieval = retrieval.replace(**retrieval_config.PRESETS["news"])
+    retrieval = changed_config(retrieval, "--retrieval-config", args.retrieval_config, retrieval_config.PRESETS)
     if args.history_length is not None:
         retrieval = apply_changes(retrieval, "--history-length", str(args.history_length),
                                   {"history_length": args.history_length})
@@ -189,7 +196,7 @@ def _pipeline_run(args) -> int:
         logger.info(f"no --data given: generating the synthetic default into {data}")
         write_generic_csv(DEFAULT_SYNTHETIC, data, show_progress=True)
     source = open_source(data, args.format)  # fail at once on a missing path or an unknown format
-    config = data_dependent_settings(pipeline_config(args, data), source)
+    config = data_dependent_settings(pipeline_config(args, data, source), source)
     config.save()
     run_pipeline(config)
     _print_report(_report(args.root))

@@ -28,7 +28,7 @@ import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recgen.contracts import features as F
-from recgen.contracts.examples_io import split_dir
+from recgen.contracts.examples_io import dense_example_batches, split_dir
 from recgen.metrics import accuracy_at_k, impression_metrics, target_ranks
 
 EASE_LAMBDAS = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
@@ -51,13 +51,11 @@ class Row:
 def read_split(examples_uri: str, split: str) -> List[Row]:
     """Every raw example of one split of an Examples artifact."""
     files = tf.io.gfile.glob(f"{split_dir(examples_uri, split)}/*.gz")
-    rows = []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
-        feature = tf.train.Example.FromString(record.numpy()).features.feature
-        strings = lambda name: tuple(v.decode() for v in feature[name].bytes_list.value) if name in feature else ()
-        rows.append(Row(strings(F.USER_ID)[0], strings(F.ITEM_ID)[0], feature[F.TIMESTAMP].int64_list.value[0],
-                        strings(F.SEEN_ITEM_IDS), strings(F.IMPRESSION_ITEM_IDS)))
-    return rows
+    strings = lambda values: tuple(value.decode() for value in values if value)  # without padding
+    return [Row(user.decode(), item.decode(), int(timestamp), strings(seen), strings(impression))
+            for batch in dense_example_batches(files, CHUNK)
+            for user, item, timestamp, seen, impression in zip(*(batch[key].numpy().tolist() for key in (
+                F.USER_ID, F.ITEM_ID, F.TIMESTAMP, F.SEEN_ITEM_IDS, F.IMPRESSION_ITEM_IDS)))]
 
 
 # A scorer maps evaluated rows to their scores over the catalog, ``[rows, items]``.
@@ -116,6 +114,11 @@ def content_scorer(catalog: ItemTexts) -> Scorer:
     return score
 
 
+def _hit_figures(ranks: np.ndarray) -> Dict[str, float]:
+    """HR@10 and NDCG@10 of target ranks (the baselines' table leaves MRR out)."""
+    return {name: value for name, value in accuracy_at_k(ranks, 10).items() if name != "mrr@10"}
+
+
 def evaluate(scorer: Scorer, rows: Sequence[Row], catalog: ItemTexts, trained: set) -> Dict[str, float]:
     """HR@10 and NDCG@10 overall and for seen / unseen targets; impression metrics where there are impressions."""
     ranks, impressions = [], []
@@ -131,12 +134,10 @@ def evaluate(scorer: Scorer, rows: Sequence[Row], catalog: ItemTexts, trained: s
                 impressions.append(impression_metrics(labels, row_scores[np.r_[catalog.position[row.item], shown]]))
     ranks = np.concatenate(ranks)
     seen = np.array([row.item in trained for row in rows])
-    figures = {name: value for name, value in accuracy_at_k(ranks, 10).items() if name != "mrr@10"}
+    figures = _hit_figures(ranks)
     for label, mask in (("seen", seen), ("unseen", ~seen)):
         figures[f"{label}_users"] = int(mask.sum())
-        for name, value in (accuracy_at_k(ranks[mask], 10) if mask.any() else {}).items():
-            if name != "mrr@10":
-                figures[f"{label}/{name}"] = value
+        figures.update({f"{label}/{name}": value for name, value in (_hit_figures(ranks[mask]) if mask.any() else {}).items()})
     if impressions:
         figures["impressions"] = len(impressions)
         figures.update({f"impression_{name}": float(np.mean([m[name] for m in impressions]))

@@ -34,7 +34,7 @@ def edge_case_events():
         Event("tie", "i1", 7, None, None, "s1"), Event("tie", "i2", 7, 2.5), Event("tie", "i1", 7),
         Event("tie", "i3", 7, 1.0, "t", "s"), Event("tie", "gone", 6),  # equal times, repeat, no catalog item
         Event("ü-ser", "i3", 9, 5.0, "naïve ☃", ""), Event("ü-ser", "i3", 8), Event("ü-ser", "i2", 8),
-        # impression logs: shown-and-not-clicked items, on eval and test examples only
+        # impression logs: shown-and-not-clicked items, on every split
         Event("reader", "i1", 20, impression_item_ids=("i2", "n9")), Event("reader", "i2", 21),
         Event("reader", "i3", 22, impression_item_ids=("n9",)), Event("reader", "n9", 23, impression_item_ids=("i1", "i2")),
     ]

@@ -20,6 +20,7 @@ from recgen.data import Event, Item, MalformedRowReport, detect_format, open_sou
 from recgen.data.synthetic_news import SyntheticNewsConfig, write_mind
 from recgen.metrics import impression_metrics
 from recgen.retrieval_baselines import read_split
+from trainer.config import PRESETS, RetrievalConfig
 from trainer.catalog import read_catalog
 
 NEWS = [
@@ -161,5 +162,11 @@ def test_data_with_text_keeps_the_generator_and_impressions_turn_on_their_metric
     assert data_dependent_settings(pipeline_config(args, str(csv)), open_source(csv)).explain is True
     (csv / "events.csv").write_text("user_id,item_id,timestamp\nu1,i1,1\n")
     assert data_dependent_settings(pipeline_config(args, str(csv)), open_source(csv)).explain is False
-    news = data_dependent_settings(pipeline_config(args, str(mind_folder)), open_source(mind_folder))
+    news = data_dependent_settings(pipeline_config(args, str(mind_folder), open_source(mind_folder)),
+                                   open_source(mind_folder))
     assert news.explain is False and news.evaluation.impression_metrics is True
+    assert news.retrieval == RetrievalConfig().replace(**PRESETS["news"]) != RetrievalConfig()
+    chosen = build_parser().parse_args(["pipeline", "run", "--root", str(tmp_path / "root"),
+                                        "--retrieval-config", '{"history_content": false, "max_epochs": 2}'])
+    kept = pipeline_config(chosen, str(mind_folder), open_source(mind_folder)).retrieval
+    assert (kept.history_content, kept.max_epochs) == (False, 2)  # what the run asked for wins over the preset

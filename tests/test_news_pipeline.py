@@ -2,9 +2,9 @@
 ``recgen pipeline run``): whole-catalog and impression metrics, seen and unseen targets, the
 three baselines beaten on the whole-catalog headline, and a served recommendation without explanations.
 
-Not met yet (issue 26): on the impression metrics the content-only baseline still ranks above the
-two-tower model, and unseen targets get no whole-catalog hits; the strict xfail below turns red
-the day that changes, so the claim gets made then."""
+The run starts from the ``news`` preset by itself. Not met yet (issue 26): on the impression MRR and
+nDCG@10 the content-only baseline still ranks the click above the two-tower model (AUC is won);
+the strict xfail below turns red the day that changes, so the claim gets made then."""
 import grpc
 import pytest
 
@@ -44,6 +44,7 @@ def baselines(news_run):
 def test_the_run_leaves_the_generator_out_by_itself_and_reports_impression_metrics(news_run):
     status, config, retrieval = news_run
     assert status == 0 and config.explain is False and config.evaluation.impression_metrics is True
+    assert config.retrieval.history_content is True  # the news preset, under the test's own settings
     assert not [c.id for c in create_components(config) if "Generator" in c.id]
     overall = retrieval["slices"]["overall"]["candidate"]
     assert overall["impressions"] == overall["example_count"] >= 500  # every test click has its impression
@@ -70,9 +71,13 @@ def test_the_two_tower_model_beats_every_baseline_on_the_whole_catalog(news_run,
     _beats(news_run, baselines, metric)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 26 open: content-only ranks impressions better (AUC 0.900 vs 0.869)")
-@pytest.mark.parametrize("metric", IMPRESSION)
-def test_the_two_tower_model_beats_every_baseline_on_impressions(news_run, baselines, metric):
+def test_the_two_tower_model_beats_every_baseline_on_impression_auc(news_run, baselines):
+    _beats(news_run, baselines, "impression_auc")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 26 open: content-only still ranks the click higher within impressions")
+@pytest.mark.parametrize("metric", [metric for metric in IMPRESSION if metric != "impression_auc"])
+def test_the_two_tower_model_beats_every_baseline_on_impression_ranks(news_run, baselines, metric):
     _beats(news_run, baselines, metric)
 
 

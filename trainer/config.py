@@ -36,6 +36,7 @@ class RetrievalConfig(JsonConfig):
     dropout: float = 0.1
     user_id_dropout: float = 0.3      # share of training queries that use the unknown-user path
     item_id_dropout: float = 0.1      # share of training candidates that rely on content only
+    history_content: bool = False     # the query also reads its history items' categories and titles
     text_encoder_handle: Optional[str] = None  # TF Hub / Kaggle handle; None: the pipeline's own
     text_encoder_trainable: bool = False
     # Optimisation.
@@ -44,6 +45,7 @@ class RetrievalConfig(JsonConfig):
     weight_decay: float = 1e-5
     temperature: float = 0.05
     extra_negatives: int = 1024       # uniform catalog negatives per step (whole catalog when smaller)
+    impression_negatives: int = 4     # impression logs: shown-not-clicked items per click (0: off)
     max_epochs: int = 30
     max_steps: Optional[int] = None   # stop after this many steps whatever the epochs say
     early_stopping_patience: int = 3
@@ -64,7 +66,11 @@ class RetrievalConfig(JsonConfig):
 # data set they are named after; docs/benchmarks.md has the runs behind them.
 _AMAZON = {"batch_size": 128, "max_epochs": 40, "early_stopping_patience": 6, "user_id_dropout": 0.5,
            "dropout": 0.2, "weight_decay": 0.02}  # small data: smaller batches, more regularisation
+# News (impression logs): articles are short-lived, so the query reads its history's content and
+# candidates lean on theirs; `recgen pipeline run` starts from it on data with impressions.
+_NEWS = {"history_content": True}
 PRESETS: Dict[str, dict] = {
     "amazon": _AMAZON,
     "amazon_ensemble": {**_AMAZON, "ensemble_size": 3},
+    "news": _NEWS,
 }

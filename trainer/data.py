@@ -16,7 +16,7 @@ from recgen.contracts import features as F
 from trainer import preprocessing as P
 from trainer.config import RetrievalConfig
 
-TRAINING_FEATURES = P.QUERY_FEATURES + P.CANDIDATE_FEATURES
+TRAINING_FEATURES = P.QUERY_FEATURES + P.CANDIDATE_FEATURES + (F.IMPRESSION_ITEM_IDS,)
 
 
 def matching_files(patterns) -> List[str]:

@@ -21,6 +21,7 @@ item_category_index        [b, C]       the target item's categories, padded
 item_title_token_index     [b, T]       its title tokens, padded
 item_text                  [b]          title, categories and description (text encoder)
 item_id, seen_item_ids     raw strings  passed through for whole-catalog evaluation
+impression_item_ids        raw strings  passed through for training on impression negatives
 =========================  ===========  =================================================
 
 The Transform graph is part of every exported model, so serving takes raw features.
@@ -147,4 +148,5 @@ def preprocessing_fn(inputs, custom_config=None):
             separator=" ")),
         F.ITEM_ID: item_id,
         F.SEEN_ITEM_IDS: ragged(inputs[F.SEEN_ITEM_IDS]).to_sparse(),
+        F.IMPRESSION_ITEM_IDS: ragged(inputs[F.IMPRESSION_ITEM_IDS]).to_sparse(),
     }

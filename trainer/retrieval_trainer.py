@@ -84,7 +84,7 @@ class _Training:
         of the base model when there is one (and ``config.warm_start`` allows it)."""
         tf.keras.utils.set_random_seed(self.config.seed + member)
         model = RetrievalModel(self.config, self.sizes, text_encoder_layer(self.config, self.custom_config),
-                               self.item_probability, self.catalog_features)
+                               self.item_probability, self.catalog_features, self.catalog.item_ids)
         model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
                                                           weight_decay=self.config.weight_decay))
         model.compute_loss(next(iter(train)))  # builds every variable, so warm start can fill them

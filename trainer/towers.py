@@ -14,6 +14,7 @@ Example::
 """
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from trainer import preprocessing as P
@@ -71,16 +72,56 @@ class HistoryEncoderBlock(tf.keras.layers.Layer):
         return sequence + self.dropout(self.feed_forward(self.norm_feed_forward(sequence)), training=training)
 
 
+def item_content_tables(catalog_features: dict, num_items: int) -> tuple:
+    """``(categories [V + 2, C], title tokens [V + 2, T])`` of every train-vocabulary item, by
+    shifted item index (``_shifted``): row 0 (padding) and ``V + 1`` (unknown) have no content.
+
+    >>> import numpy as np
+    >>> features = {P.ITEM_INDEX: np.array([1, 0, 2]), P.ITEM_CATEGORY_INDEX: np.array([[5], [6], [7]]),
+    ...             P.ITEM_TITLE_TOKEN_INDEX: np.array([[8], [9], [3]])}
+    >>> [table[:, 0].tolist() for table in item_content_tables(features, num_items=2)]
+    [[-1, 6, 5, -1], [-1, 9, 8, -1]]
+    """
+    index = catalog_features[P.ITEM_INDEX]
+    known = index < num_items
+    tables = []
+    for key in (P.ITEM_CATEGORY_INDEX, P.ITEM_TITLE_TOKEN_INDEX):
+        table = np.full((num_items + 2, catalog_features[key].shape[1]), P.PAD, np.int32)
+        table[index[known] + 1] = catalog_features[key][known]
+        tables.append(table)
+    return tuple(tables)
+
+
+class HistoryContent(tf.keras.layers.Layer):
+    """History items -> their content: the mean of their categories' embeddings plus the mean of
+    their title tokens' (the candidate tower's tables), so the query reads what the user read,
+    not only which ids. Each distinct item in the batch is embedded once."""
+
+    def __init__(self, tables: tuple, category_embedding, title_embedding, **kwargs):
+        super().__init__(**kwargs)
+        self.categories, self.title_tokens = (tf.constant(table) for table in tables)
+        self.category_embedding, self.title_embedding = category_embedding, title_embedding
+
+    def call(self, history):
+        distinct, slots = tf.unique(tf.reshape(_shifted(history), [-1]))
+        categories, tokens = tf.gather(self.categories, distinct), tf.gather(self.title_tokens, distinct)
+        content = (_masked_mean(self.category_embedding(_shifted(categories)), categories)
+                   + _masked_mean(self.title_embedding(_shifted(tokens)), tokens))
+        return tf.reshape(tf.gather(content, slots), tf.concat([tf.shape(history), [-1]], axis=0))
+
+
 class QueryTower(tf.keras.Model):
     """User embedding (with an unknown-user row) + self-attention over recent history + time context.
 
     Besides the attended sequence (its most recent position and its mean), the plain
     mean of the history's item embeddings goes straight to the projection: an
-    order-free, item-to-item path that small data sets lean on.
+    order-free, item-to-item path that small data sets lean on. With ``history_content``
+    (a ``HistoryContent``), the mean content of the history goes there too.
     """
 
-    def __init__(self, config: RetrievalConfig, num_users: int, item_embedding, **kwargs):
+    def __init__(self, config: RetrievalConfig, num_users: int, item_embedding, history_content=None, **kwargs):
         super().__init__(**kwargs)
+        self.history_content = history_content
         dim, self.config, self.unknown_user = config.embedding_dim, config, num_users
         self.user_embedding = tf.keras.layers.Embedding(num_users + 2, dim, name="user_embedding")
         self.item_embedding = item_embedding
@@ -106,22 +147,22 @@ class QueryTower(tf.keras.Model):
             sequence = block(sequence, present, training=training)
         sequence = self.history_norm(sequence)
         most_recent = sequence[:, 0] * tf.cast(present[:, :1], sequence.dtype)
-        return self.projection(tf.concat([
-            self.user_embedding(_shifted(users)), most_recent, _masked_mean(sequence, history),
-            _masked_mean(history_items, history), self.gap_embedding(_shifted(features[P.GAP_AGE_BUCKET]))], axis=1), training=training)
+        parts = [self.user_embedding(_shifted(users)), most_recent, _masked_mean(sequence, history),
+                 _masked_mean(history_items, history), self.gap_embedding(_shifted(features[P.GAP_AGE_BUCKET]))]
+        if self.history_content is not None:
+            parts.append(_masked_mean(self.history_content(history), history))
+        return self.projection(tf.concat(parts, axis=1), training=training)
 
 
 class CandidateTower(tf.keras.Model):
     """Item id embedding + categories + title tokens + a text encoder, so unseen items can be retrieved."""
 
-    def __init__(self, config: RetrievalConfig, num_items: int, num_categories: int,
-                 num_title_tokens: int, item_embedding, text_encoder, **kwargs):
+    def __init__(self, config: RetrievalConfig, num_items: int, item_embedding, category_embedding,
+                 title_embedding, text_encoder, **kwargs):
         super().__init__(**kwargs)
         dim, self.config, self.unknown_item = config.embedding_dim, config, num_items
         self.item_embedding = item_embedding
-        self.category_embedding = tf.keras.layers.Embedding(num_categories + 2, dim,
-                                                            name="category_embedding")
-        self.title_embedding = tf.keras.layers.Embedding(num_title_tokens + 2, dim, name="title_embedding")
+        self.category_embedding, self.title_embedding = category_embedding, title_embedding
         self.text_encoder = text_encoder
         self.text_projection = tf.keras.layers.Dense(dim, name="text_projection")
         self.projection = _projection(config, "candidate_projection")

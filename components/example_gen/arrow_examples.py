@@ -30,7 +30,7 @@ SPLIT_CODES = {F.TRAIN: 0, F.EVAL: 1, F.TEST: 2}
 # Optional features: (feature, event column, written on train examples too). A null or empty
 # value leaves the feature out, as make_example does.
 OPTIONAL_FEATURES = ((F.RATING, "rating", True), (F.TEXT, "text", True), (F.SUMMARY, "summary", True),
-                     (F.IMPRESSION_ITEM_IDS, "impression_item_ids", False))
+                     (F.IMPRESSION_ITEM_IDS, "impression_item_ids", True))
 
 
 def _lists(values: pa.Array, lengths: np.ndarray) -> pa.Array:

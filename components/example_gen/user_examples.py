@@ -53,8 +53,9 @@ def make_example(target: StagedEvent, history: List[StagedEvent], history_length
     """The tf.Example for one target event with the last ``history_length`` events before it.
 
     ``item`` holds the target item's content features; eval and test examples also
-    carry every item seen before the target, for ranking to exclude, and the target's
-    impression (shown, not clicked) where the source logs impressions.
+    carry every item seen before the target, for ranking to exclude. Where the source logs
+    impressions, every example carries the target's (shown, not clicked): negatives in training,
+    the ranked list of the impression metrics in evaluation.
     """
     recent = history[-history_length:] if history_length > 0 else []
     item = item or Item(target.item_id)
@@ -71,8 +72,8 @@ def make_example(target: StagedEvent, history: List[StagedEvent], history_length
     }
     if split != F.TRAIN:
         feature[F.SEEN_ITEM_IDS] = _bytes(*dict.fromkeys(e.item_id for e in history))
-        if target.impression_item_ids:
-            feature[F.IMPRESSION_ITEM_IDS] = _bytes(*target.impression_item_ids)
+    if target.impression_item_ids:
+        feature[F.IMPRESSION_ITEM_IDS] = _bytes(*target.impression_item_ids)
     if target.rating is not None:
         feature[F.RATING] = tf.train.Feature(float_list=tf.train.FloatList(value=[target.rating]))
     if target.text:

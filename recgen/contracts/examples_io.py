@@ -1,7 +1,7 @@
 """Reading ExampleGen's raw examples (gzipped TFRecords) back, for every layer that needs them.
 
 ``dense_example_batches`` gives dense, padded request tensors (what the test-split ranker and
-explainer, the generator's trainer and the service's history import read).
+explainer, the generator's trainer, the service's history import and the retrieval baselines read).
 
 Example::
 
@@ -33,6 +33,7 @@ _REQUEST_SPEC = {F.USER_ID: tf.io.FixedLenFeature([], tf.string),
                  F.HISTORY_ITEM_IDS: tf.io.VarLenFeature(tf.string),
                  F.HISTORY_TIMESTAMPS: tf.io.VarLenFeature(tf.int64),
                  F.SEEN_ITEM_IDS: tf.io.VarLenFeature(tf.string),
+                 F.IMPRESSION_ITEM_IDS: tf.io.VarLenFeature(tf.string),
                  F.RATING: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
                  F.TEXT: tf.io.FixedLenFeature([], tf.string, default_value=""),
                  F.SUMMARY: tf.io.FixedLenFeature([], tf.string, default_value="")}

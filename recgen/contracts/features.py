@@ -19,9 +19,9 @@ item_description       bytes    its description ("" when the catalog has none)
 seen_item_ids          bytes[]  eval and test only: every item the user had before the target
                                 (the full history, which ranking excludes;
                                 docs/evaluation.md#protocol)
-impression_item_ids    bytes[]  eval and test only, impression logs (MIND) only: the items shown
-                                beside the target in its impression and not clicked
-                                (docs/evaluation.md#impression-metrics)
+impression_item_ids    bytes[]  impression logs (MIND) only: the items shown beside the target
+                                in its impression and not clicked (training negatives;
+                                docs/evaluation.md#impression-metrics)
 =====================  =======  ==============================================================
 """
 USER_ID = "user_id"
