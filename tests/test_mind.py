@@ -8,7 +8,6 @@ import logging
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from tensorflow_model_analysis.metrics import metric_types
 
 from components.evaluation.tfma_metrics import IMPRESSION_METRIC_NAMES, ImpressionAccuracy
