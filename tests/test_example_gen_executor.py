@@ -59,3 +59,23 @@ def test_past_the_budget_the_run_fails_naming_the_first_bad_rows(tmp_path):
     message = str(caught.value)
     assert "3 of 1003" in message
     assert "events.csv:11: field 'timestamp' is not a Unix time" in message
+
+
+def test_tfx_readers_read_the_examples_written_at_a_low_gzip_level(tmp_path):
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+    from tfx_bsl.public import tfxio
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_events(data / "events.csv", 500)
+    examples, _ = eg.run_standalone(str(data), str(tmp_path / "out"))
+    pattern = os.path.join(examples.uri, "Split-train", "*.gz")
+    # TFX's components read examples through tfx-bsl's TFXIO on Beam (StatisticsGen, Transform).
+    source = tfxio.TFExampleRecord(file_pattern=pattern, telemetry_descriptors=["recgen-test"])
+    with beam.Pipeline() as pipeline:
+        counted = (pipeline | source.RawRecordBeamSource()
+                   | beam.Map(lambda record: tf.train.Example.FromString(record).features.feature[F.USER_ID])
+                   | beam.combiners.Count.Globally())
+        assert_that(counted, equal_to([500 - 100]))
+    assert count_records(pattern) == 500 - 100

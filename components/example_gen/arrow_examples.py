@@ -94,22 +94,9 @@ def build_examples(events: pa.Table, history_length: int, catalog: Sequence[Item
     seen_before = np.concatenate([[0], np.cumsum(first_seen)])
     seen_lengths = seen_before[np.arange(n)] - seen_before[first]
 
-    ids, titles, categories, descriptions = prepared_catalog or catalog_columns(catalog)
-    at = pc.index_in(items, value_set=ids)
-    titles = pc.if_else(pc.is_null(at), b"", pc.take(titles, at))
-    descriptions = pc.if_else(pc.is_null(at), b"", pc.take(descriptions, at))
-    item_categories = pc.take(categories, at)
-    item_categories = pc.if_else(pc.is_null(item_categories), pa.scalar([], item_categories.type), item_categories)
-    columns = {
-        F.USER_ID: _singles(_bytes(users)), F.ITEM_ID: _singles(_bytes(items)),
-        F.TIMESTAMP: _singles(timestamps),
-        F.HISTORY_ITEM_IDS: _lists(_bytes(items.take(pa.array(history))), recent),
-        F.HISTORY_TIMESTAMPS: _lists(timestamps.take(pa.array(history)), recent),
-        F.HISTORY_LENGTH: _singles(pa.array(position, pa.int64())),
-        F.ITEM_TITLE: _singles(titles), F.ITEM_CATEGORIES: item_categories,
-        F.ITEM_DESCRIPTION: _singles(descriptions),
-    }
-    # Rows differ in which optional features they carry: encode each combination apart.
+    # Rows differ in which optional features they carry: each combination (pattern) is encoded
+    # apart. The columns are built once with the rows ordered by pattern (stably, so each
+    # pattern's rows keep their order) and sliced per pattern, zero-copy.
     pattern = (split > 0).astype(np.int64)
     present = {}
     for bit, (feature, column, on_train) in enumerate(OPTIONAL_FEATURES, start=1):
@@ -122,17 +109,39 @@ def build_examples(events: pa.Table, history_length: int, catalog: Sequence[Item
         has = pc.fill_null(has, False).to_numpy(zero_copy_only=False) & (on_train | (split > 0))
         present[feature] = values
         pattern |= has.astype(np.int64) << bit
+    order = np.argsort(pattern, kind="stable")
+    keys, key_starts = np.unique(pattern[order], return_index=True)
+    key_ends = np.append(key_starts[1:], n)
+
+    ids, titles, categories, descriptions = prepared_catalog or catalog_columns(catalog)
+    taken = pa.array(order)
+    ordered_items = items.take(taken)
+    item_bytes = _bytes(items)
+    at = pc.index_in(ordered_items, value_set=ids)
+    titles = pc.if_else(pc.is_null(at), b"", pc.take(titles, at))
+    descriptions = pc.if_else(pc.is_null(at), b"", pc.take(descriptions, at))
+    item_categories = pc.take(categories, at)
+    item_categories = pc.if_else(pc.is_null(item_categories), pa.scalar([], item_categories.type), item_categories)
+    history = pa.array(_ranges(order - recent[order], recent[order]))
+    columns = {
+        F.USER_ID: _singles(_bytes(users.take(taken))), F.ITEM_ID: _singles(item_bytes.take(taken)),
+        F.TIMESTAMP: _singles(timestamps.take(taken)),
+        F.HISTORY_ITEM_IDS: _lists(item_bytes.take(history), recent[order]),
+        F.HISTORY_TIMESTAMPS: _lists(timestamps.take(history), recent[order]),
+        F.HISTORY_LENGTH: _singles(pa.array(position[order], pa.int64())),
+        F.ITEM_TITLE: _singles(titles), F.ITEM_CATEGORIES: item_categories,
+        F.ITEM_DESCRIPTION: _singles(descriptions),
+    }
     split_names = np.array(F.SPLITS)
-    for key in np.unique(pattern):
-        rows = np.flatnonzero(pattern == key)
-        taken = pa.array(rows)
-        batch = {name: column.take(taken) for name, column in columns.items()}
+    for key, begin, end in zip(keys, key_starts, key_ends):
+        rows = order[begin:end]
+        batch = {name: column.slice(begin, end - begin) for name, column in columns.items()}
         if key & 1:
             seen = np.flatnonzero(first_seen)[_ranges(seen_before[first[rows]], seen_lengths[rows])]
-            batch[F.SEEN_ITEM_IDS] = _lists(_bytes(items.take(pa.array(seen))), seen_lengths[rows])
+            batch[F.SEEN_ITEM_IDS] = _lists(item_bytes.take(pa.array(seen)), seen_lengths[rows])
         for bit, (feature, _, _) in enumerate(OPTIONAL_FEATURES, start=1):
             if key >> bit & 1:
-                values = present[feature].take(taken)
+                values = present[feature].take(pa.array(rows))
                 if pa.types.is_floating(values.type):
                     batch[feature] = _singles(pc.cast(values, pa.float32()))
                 elif pa.types.is_string(values.type):
@@ -140,6 +149,9 @@ def build_examples(events: pa.Table, history_length: int, catalog: Sequence[Item
                 else:
                     batch[feature] = pc.cast(values, pa.large_list(pa.large_binary()))
         records = RecordBatchToExamples(pa.RecordBatch.from_arrays(list(batch.values()), list(batch)))
-        for name, record in zip(split_names[split[rows]], records):
+        if not key & 1:  # train rows only
+            result[F.TRAIN].extend(records)
+            continue
+        for name, record in zip(split_names[split[rows]].tolist(), records):
             result[name].append(record)
     return result
