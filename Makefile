@@ -56,6 +56,8 @@ test: setup browser redis
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest --durations=15 --doctest-modules $(TESTED)
 
+# ExampleGen's scale curve: 100K, 1M and 5M synthetic events, one row each (wall s, events/s,
+# peak RSS); the figures are in docs/benchmarks.md.
 benchmark: setup
 	$(BIN)/python benchmarks/example_gen_benchmark.py
 
