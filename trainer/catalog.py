@@ -45,6 +45,13 @@ class Catalog:
         return {item.decode("utf-8"): n for n, item in enumerate(self.item_ids)}
 
 
+def position_table(item_ids) -> tf.lookup.StaticHashTable:
+    """Item id -> its position in ``item_ids`` (bytes or strings, catalog order); -1 for any other id."""
+    keys = tf.constant(np.asarray(item_ids).astype(object), tf.string)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+        keys, tf.range(tf.size(keys, out_type=tf.int64), dtype=tf.int64)), default_value=-1)
+
+
 def read_catalog(catalog_uri: str) -> Catalog:
     """Reads ``<uri>/items.tfrecord.gz`` written by RecGen's ExampleGen."""
     dataset = tf.data.TFRecordDataset(os.path.join(catalog_uri, CATALOG_FILE), compression_type="GZIP")

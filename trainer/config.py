@@ -66,8 +66,8 @@ class RetrievalConfig(JsonConfig):
 # data set they are named after; docs/benchmarks.md has the runs behind them.
 _AMAZON = {"batch_size": 128, "max_epochs": 40, "early_stopping_patience": 6, "user_id_dropout": 0.5,
            "dropout": 0.2, "weight_decay": 0.02}  # small data: smaller batches, more regularisation
-# News (impression logs): articles are short-lived, so the query reads its history's content and
-# candidates lean on theirs; `recgen pipeline run` starts from it on data with impressions.
+# News (impression logs): articles are short-lived, so the query also reads its history's content
+# (categories, title tokens); `recgen pipeline run` starts from it on data with impressions.
 _NEWS = {"history_content": True}
 PRESETS: Dict[str, dict] = {
     "amazon": _AMAZON,

@@ -56,7 +56,7 @@ from recgen.contracts.signatures import (
     TITLES_OUTPUT,
 )
 from trainer import preprocessing as P
-from trainer.catalog import Catalog, raw_item_features
+from trainer.catalog import Catalog, position_table, raw_item_features
 from trainer.config import RetrievalConfig
 from trainer.evaluation_slices import EvaluationSlices
 from trainer.query_transform import QueryTransform
@@ -80,8 +80,7 @@ class RetrievalServingModule(tf.Module):
         self.candidate_ids = tf.constant(catalog.item_ids.astype(object))
         self.candidate_embeddings = tf.Variable(candidate_embeddings, trainable=False,
                                                 name="candidate_embeddings")
-        self.catalog_positions = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            self.candidate_ids, tf.range(len(catalog), dtype=tf.int64)), default_value=-1)
+        self.catalog_positions = position_table(catalog.item_ids)
         self.catalog_titles = tf.constant(catalog.titles.astype(object), tf.string)
         self.catalog_categories = tf.constant(catalog.categories.astype(object), tf.string)
         self._raw_feature_spec = tft_output.raw_feature_spec()

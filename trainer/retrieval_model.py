@@ -28,6 +28,7 @@ import tensorflow_recommenders as tfrs
 
 from recgen.contracts import features as F
 from trainer import preprocessing as P
+from trainer.catalog import position_table
 from trainer.config import RetrievalConfig
 from trainer.towers import CandidateTower, HistoryContent, QueryTower, item_content_tables
 
@@ -61,8 +62,7 @@ class RetrievalModel(tfrs.models.Model):
         self.temperature = config.temperature
         self.impression_negatives = config.impression_negatives if catalog_item_ids is not None else 0
         if self.impression_negatives:
-            self.catalog_positions = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-                tf.constant(catalog_item_ids), tf.range(len(catalog_item_ids), dtype=tf.int64)), default_value=-1)
+            self.catalog_positions = position_table(catalog_item_ids)
         self.catalog_features = {key: tf.constant(value) for key, value in catalog_features.items()}
         self.catalog_size = len(catalog_features[P.ITEM_INDEX])
         self.extra_negatives = min(config.extra_negatives, self.catalog_size)
