@@ -56,10 +56,12 @@ test: setup browser redis
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest --durations=15 --doctest-modules $(TESTED)
 
-# ExampleGen's scale curve: 100K, 1M and 5M synthetic events, one row each (wall s, events/s,
-# peak RSS); the figures are in docs/benchmarks.md.
+# The scale curve: ExampleGen at 100K, 1M and 5M synthetic events (wall s, events/s, peak RSS),
+# then retrieval training throughput (and recommend latency) at a 10K-item catalog; the figures
+# are in docs/benchmarks.md.
 benchmark: setup
 	$(BIN)/python benchmarks/example_gen_benchmark.py
+	$(BIN)/python benchmarks/retrieval_benchmark.py --items 10000
 
 # Re-resolves requirements.in (with requirements-overrides.txt) into requirements.lock.
 lock:

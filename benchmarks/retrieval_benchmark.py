@@ -217,7 +217,9 @@ def in_subprocess(stage: str, *args) -> dict:
 
 
 def header(gb_per_s: float, steps: int, calls: int) -> str:
-    return (f"memory bandwidth (numpy copy) {gb_per_s:.1f} GB/s; training {steps} steps of batch 512; "
+    from trainer.config import RetrievalConfig
+    return (f"memory bandwidth (numpy copy) {gb_per_s:.1f} GB/s; training {steps} steps of batch "
+            f"{RetrievalConfig().batch_size} (the default config); "
             f"recommend k=10, {HISTORY_ITEMS}-item histories, p50/p99 of {calls} calls\n\n"
             "| catalog items | train ex/s (fit, steady) | run_fn s (fit+eval+export) | train peak RSS MiB "
             "| batch | p50 ms | p99 ms | serve peak RSS MiB | embeddings MB/call | bound ms |\n"
@@ -247,7 +249,7 @@ def measure(items: int, work: str, steps: int, calls: int, gb_per_s: float) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--steps", type=int, default=200, help="training steps (batch 512)")
+    parser.add_argument("--steps", type=int, default=200, help="training steps (of the default batch size)")
     parser.add_argument("--calls", type=int, default=300, help="timed recommend calls per batch size")
     parser.add_argument("--bandwidth-mib", type=int, default=512, help="size of the array the bandwidth copy moves")
     parser.add_argument("--work-dir", help="where data, artifacts and models go (default: a temporary directory)")

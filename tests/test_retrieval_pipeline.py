@@ -338,3 +338,54 @@ def test_an_ensemble_serves_the_sum_of_its_members_scores(synthetic_run, single_
     history_file = json.loads((model_dir / "training_history.json").read_text())
     assert [member["seed"] for member in history_file["members"]] == [single_phase.seed, single_phase.seed + 1]
     assert os.path.exists(os.path.join(warm_start.member_directory(str(model_dir), 1), warm_start.WEIGHTS_FILE))
+
+
+# Trains in a fresh process, so that the CPU can be split into two logical devices before
+# TensorFlow starts: MirroredStrategy then has two replicas to keep in sync, as on a 2-GPU machine.
+TWO_REPLICA_RUN = """
+import json, sys
+import recgen  # noqa: F401 (TF_USE_LEGACY_KERAS)
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfx.components.trainer.fn_args_utils import FnArgs
+from trainer.distribution import training_strategy
+from trainer.retrieval_trainer import run_fn
+run_fn(FnArgs(**json.loads(sys.argv[1])))
+print(json.dumps({"replicas": training_strategy("mirrored").num_replicas_in_sync,
+                  "policy_after": tf.keras.mixed_precision.global_policy().name}))
+"""
+
+
+def graph_dtypes(serving_dir) -> set:
+    """Every dtype a node attribute of the SavedModel's functions names."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    saved = saved_model_pb2.SavedModel.FromString(open(os.path.join(serving_dir, "saved_model.pb"), "rb").read())
+    return {tf.dtypes.as_dtype(value.type).name for function in saved.meta_graphs[0].graph_def.library.function
+            for node in function.node_def for value in node.attr.values() if value.type}
+
+
+def test_mirrored_bfloat16_training_on_two_replicas_exports_a_float32_model(synthetic_run, tmp_path):
+    """``distribute="mirrored"`` with ``dtype_policy="mixed_bfloat16"``, as on a GPU machine: two replicas
+    train in sync, the graph computes in bfloat16, the export serves float32 scores that rank at least half as
+    well as a float32 single-device model's, and the process's global policy is float32 again."""
+    import subprocess
+    import sys
+
+    config, model_dir, _ = synthetic_run
+    placed = config.retrieval.replace(distribute="mirrored", dtype_policy="mixed_bfloat16")
+    serving_dir = str(tmp_path / "placed" / "Format-Serving")
+    args = retrieval_fn_args(config, placed, base_model=None, serving_model_dir=serving_dir)
+    fields = {name: getattr(args, name) for name in ("transform_output", "train_files", "eval_files", "custom_config",
+                                                     "serving_model_dir", "base_model", "train_steps")}
+    done = subprocess.run([sys.executable, "-c", TWO_REPLICA_RUN, json.dumps(fields)], check=True,
+                          stdout=subprocess.PIPE, text=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"replicas": 2, "policy_after": "float32"}
+    assert "bfloat16" in graph_dtypes(serving_dir)
+    model = tf.saved_model.load(serving_dir)
+    assert model.candidate_embeddings.dtype == tf.float32
+    items, scores = recommend(model, ["item_000003", "item_000010"], k=5)
+    assert len(items) == 5 and scores.dtype == np.float32 and not {"item_000003", "item_000010"} & set(items)
+    placed_eval, float32_eval = (json.loads(open(os.path.join(directory, "training_history.json")).read())["best_eval"]
+                                 for directory in (os.path.dirname(serving_dir), os.path.dirname(model_dir)))
+    assert placed_eval["hr@10"] >= 0.5 * float32_eval["hr@10"], (placed_eval, float32_eval)

@@ -1,5 +1,6 @@
 """Pieces of the retrieval trainer checked in isolation: Transform helpers, config, warm start."""
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from trainer import preprocessing as P
@@ -32,6 +33,13 @@ def test_config_round_trips_through_json_and_rejects_unknown_fields():
         assert "embeding_dim" in str(error)
     else:
         raise AssertionError("a misspelt field was accepted")
+
+
+@pytest.mark.parametrize("field, value", [("dtype_policy", "mixed_float16"), ("distribute", "tpu"),
+                                          ("attention_window", 0)])
+def test_config_refuses_a_bad_training_option_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        RetrievalConfig(**{field: value})
 
 
 def test_warm_start_carries_rows_by_vocabulary_value():

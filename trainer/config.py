@@ -16,6 +16,12 @@ from typing import Dict, Optional
 from recgen.contracts.features import DEFAULT_HISTORY_LENGTH
 from trainer.json_config import JsonConfig
 
+# Keras dtype policies of retrieval training: float32, or bfloat16 computation over float32
+# variables (GPUs from Ampere on, TPUs). mixed_float16 would need loss scaling, which
+# tfrs.models.Model's train_step does not do.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16")
+STRATEGIES = ("mirrored",)  # RetrievalConfig.distribute (trainer/distribution.py); null: one device
+
 
 @dataclasses.dataclass(frozen=True)
 class RetrievalConfig(JsonConfig):
@@ -33,6 +39,11 @@ class RetrievalConfig(JsonConfig):
     embedding_dim: int = 64
     attention_heads: int = 2
     attention_layers: int = 1
+    # The most recent history items self-attention reads (None: all of history_length); the plain
+    # mean of the history's embeddings still covers all of them. 10 trains about 2.7x faster on 2
+    # CPU cores; not the default until a seed study settles its accuracy (docs/benchmarks.md
+    # "Training throughput, issue 25").
+    attention_window: Optional[int] = None
     dropout: float = 0.1
     user_id_dropout: float = 0.3      # share of training queries that use the unknown-user path
     item_id_dropout: float = 0.1      # share of training candidates that rely on content only
@@ -54,12 +65,21 @@ class RetrievalConfig(JsonConfig):
     ensemble_size: int = 1            # members trained with seeds seed, seed + 1, ...; scores add up (ensemble.py)
     refit_on_eval: bool = True        # after early stopping: retrain on train + eval for the best epochs
     warm_start: bool = True           # start from the last blessed model's weights when there is one
+    # Hardware (trainer/distribution.py; docs/pipeline.md "Training on a GPU machine").
+    distribute: Optional[str] = None  # "mirrored": MirroredStrategy over every GPU; batch_size is the global batch
+    dtype_policy: str = "float32"     # "mixed_bfloat16": bfloat16 compute, float32 variables
     # Export.
     serving_top_k: int = 100          # k of the serving_default (tf.Example) signature
 
     def __post_init__(self):
         if self.ensemble_size < 1:
             raise ValueError(f"ensemble_size must be at least 1, not {self.ensemble_size}")
+        if self.dtype_policy not in DTYPE_POLICIES:
+            raise ValueError(f"dtype_policy {self.dtype_policy!r}: expected one of {', '.join(DTYPE_POLICIES)}")
+        if self.distribute is not None and self.distribute not in STRATEGIES:
+            raise ValueError(f"distribute {self.distribute!r}: expected null or one of {', '.join(STRATEGIES)}")
+        if self.attention_window is not None and self.attention_window < 1:
+            raise ValueError(f"attention_window must be at least 1 or null, not {self.attention_window}")
 
 
 # Named changes to the defaults (``--retrieval-config amazon``), chosen on the eval split of the

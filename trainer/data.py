@@ -33,10 +33,13 @@ def _parsed(patterns, tft_output, keys) -> tf.data.Dataset:
 
 
 def training_dataset(patterns, tft_output, config: RetrievalConfig) -> tf.data.Dataset:
-    """Shuffled (seeded) batches of the features both towers read, repeated by ``fit``'s epochs."""
+    """Shuffled (seeded) batches of the features both towers read, repeated by ``fit``'s epochs.
+
+    Distributed, every batch is whole: replicas given unequal shares of a last, short batch
+    cannot all-reduce their embedding gradients (their row counts differ)."""
     records, spec = _parsed(patterns, tft_output, TRAINING_FEATURES)
     return (records.shuffle(100_000, seed=config.seed, reshuffle_each_iteration=True)
-            .batch(config.batch_size, drop_remainder=False)
+            .batch(config.batch_size, drop_remainder=config.distribute is not None)
             .map(lambda batch: tf.io.parse_example(batch, spec), num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
 

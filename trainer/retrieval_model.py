@@ -30,6 +30,7 @@ from recgen.contracts import features as F
 from trainer import preprocessing as P
 from trainer.catalog import position_table
 from trainer.config import RetrievalConfig
+from trainer.distribution import dtype_policy
 from trainer.towers import CandidateTower, HistoryContent, QueryTower, item_content_tables
 
 
@@ -67,14 +68,15 @@ class RetrievalModel(tfrs.models.Model):
         self.catalog_size = len(catalog_features[P.ITEM_INDEX])
         self.extra_negatives = min(config.extra_negatives, self.catalog_size)
         dim = config.embedding_dim
-        item_embedding = tf.keras.layers.Embedding(sizes.items + 2, dim, name="item_embedding")
-        category_embedding = tf.keras.layers.Embedding(sizes.categories + 2, dim, name="category_embedding")
-        title_embedding = tf.keras.layers.Embedding(sizes.title_tokens + 2, dim, name="title_embedding")
-        history_content = HistoryContent(item_content_tables(catalog_features, sizes.items), category_embedding,
-                                         title_embedding, name="history_content") if config.history_content else None
-        self.query_tower = QueryTower(config, sizes.users, item_embedding, history_content, name="query_tower")
-        self.candidate_tower = CandidateTower(config, sizes.items, item_embedding, category_embedding, title_embedding,
-                                              text_encoder, name="candidate_tower")
+        with dtype_policy(config.dtype_policy):
+            item_embedding = tf.keras.layers.Embedding(sizes.items + 2, dim, name="item_embedding")
+            category_embedding = tf.keras.layers.Embedding(sizes.categories + 2, dim, name="category_embedding")
+            title_embedding = tf.keras.layers.Embedding(sizes.title_tokens + 2, dim, name="title_embedding")
+            history_content = HistoryContent(item_content_tables(catalog_features, sizes.items), category_embedding,
+                                             title_embedding, name="history_content") if config.history_content else None
+            self.query_tower = QueryTower(config, sizes.users, item_embedding, history_content, name="query_tower")
+            self.candidate_tower = CandidateTower(config, sizes.items, item_embedding, category_embedding,
+                                                  title_embedding, text_encoder, name="candidate_tower")
         self.item_probability = tf.constant(item_probability, tf.float32)
         self.task = tfrs.tasks.Retrieval(temperature=config.temperature, remove_accidental_hits=True)
 

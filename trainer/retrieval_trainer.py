@@ -23,6 +23,7 @@ from trainer import warm_start
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog, transformed_item_features
 from trainer.config import RetrievalConfig
 from trainer.data import load_eval_queries, training_dataset
+from trainer.distribution import training_scope
 from trainer.ensemble import Ensemble
 from trainer.export import export_serving_model
 from trainer.retrieval_model import RetrievalModel, VocabularySizes
@@ -83,11 +84,16 @@ class _Training:
         """A fresh model seeded for ensemble member ``member``, warm-started from the same member
         of the base model when there is one (and ``config.warm_start`` allows it)."""
         tf.keras.utils.set_random_seed(self.config.seed + member)
-        model = RetrievalModel(self.config, self.sizes, text_encoder_layer(self.config, self.custom_config),
-                               self.item_probability, self.catalog_features, self.catalog.item_ids)
-        model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
-                                                          weight_decay=self.config.weight_decay))
-        model.compute_loss(next(iter(train)))  # builds every variable, so warm start can fill them
+        # Loaded outside the strategy: a SavedModel restored inside a MirroredStrategy scope can be
+        # called in a replica only, and the whole-catalog eval and the export call it outside.
+        text_encoder = text_encoder_layer(self.config, self.custom_config)
+        with training_scope(self.config) as strategy:
+            model = RetrievalModel(self.config, self.sizes, text_encoder, self.item_probability,
+                                   self.catalog_features, self.catalog.item_ids)
+            model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
+                                                              weight_decay=self.config.weight_decay))
+            # Builds every variable, so warm start can fill them; in a replica, as fit calls the model.
+            strategy.run(model.compute_loss, args=(next(iter(train)),))
         if self.fn_args.base_model and self.config.warm_start:
             warm_start.restore(model, self.fn_args.base_model, self.tft_output, member)
         return model

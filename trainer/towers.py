@@ -44,7 +44,8 @@ def _projection(config: RetrievalConfig, name: str) -> tf.keras.Sequential:
         tf.keras.layers.Dropout(config.dropout, name=f"{name}_dropout"),
         tf.keras.layers.Dense(2 * config.embedding_dim, activation="gelu", name=f"{name}_hidden"),
         tf.keras.layers.Dense(config.embedding_dim, name=f"{name}_output"),
-        tf.keras.layers.UnitNormalization(name=f"{name}_unit_norm"),
+        # float32 whatever the dtype policy: the retrieval task, the export and the service score in float32.
+        tf.keras.layers.UnitNormalization(name=f"{name}_unit_norm", dtype="float32"),
     ], name=name)
 
 
@@ -138,16 +139,17 @@ class QueryTower(tf.keras.Model):
         users = _replace_with_unknown(features[P.USER_INDEX], self.unknown_user,
                                       self.config.user_id_dropout, training)
         history = features[P.HISTORY_ITEM_INDEX]
-        present = history != P.PAD
         history_items = self.item_embedding(_shifted(history))
-        sequence = (history_items
-                    + self.recency_embedding(_shifted(features[P.HISTORY_RECENCY]))
-                    + self.age_embedding(_shifted(features[P.HISTORY_AGE_BUCKET])))
+        window = self.config.attention_window
+        present = history[:, :window] != P.PAD
+        sequence = (history_items[:, :window]
+                    + self.recency_embedding(_shifted(features[P.HISTORY_RECENCY][:, :window]))
+                    + self.age_embedding(_shifted(features[P.HISTORY_AGE_BUCKET][:, :window])))
         for block in self.blocks:
             sequence = block(sequence, present, training=training)
         sequence = self.history_norm(sequence)
         most_recent = sequence[:, 0] * tf.cast(present[:, :1], sequence.dtype)
-        parts = [self.user_embedding(_shifted(users)), most_recent, _masked_mean(sequence, history),
+        parts = [self.user_embedding(_shifted(users)), most_recent, _masked_mean(sequence, history[:, :window]),
                  _masked_mean(history_items, history), self.gap_embedding(_shifted(features[P.GAP_AGE_BUCKET]))]
         if self.history_content is not None:
             parts.append(_masked_mean(self.history_content(history), history))
