@@ -40,7 +40,7 @@ class RetrievalConfig(JsonConfig):
     attention_heads: int = 2
     attention_layers: int = 1
     # The most recent history items self-attention reads (None: all of history_length); the plain
-    # mean of the history's embeddings still covers all of them. 10 trains about 2.7x faster on 2
+    # mean of the history's embeddings still covers all of them. 10 trains about 3x faster on 2
     # CPU cores; not the default until a seed study settles its accuracy (docs/benchmarks.md
     # "Training throughput, issue 25").
     attention_window: Optional[int] = None
