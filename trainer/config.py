@@ -65,7 +65,7 @@ class RetrievalConfig(JsonConfig):
     ensemble_size: int = 1            # members trained with seeds seed, seed + 1, ...; scores add up (ensemble.py)
     refit_on_eval: bool = True        # after early stopping: retrain on train + eval for the best epochs
     warm_start: bool = True           # start from the last blessed model's weights when there is one
-    # Hardware (trainer/distribution.py; docs/pipeline.md "Training on a GPU machine").
+    # Hardware (trainer/distribution.py; docs/pipeline.md, "On a GPU machine").
     distribute: Optional[str] = None  # "mirrored": MirroredStrategy over every GPU; batch_size is the global batch
     dtype_policy: str = "float32"     # "mixed_bfloat16": bfloat16 compute, float32 variables
     # Export.

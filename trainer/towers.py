@@ -141,7 +141,8 @@ class QueryTower(tf.keras.Model):
         history = features[P.HISTORY_ITEM_INDEX]
         history_items = self.item_embedding(_shifted(history))
         window = self.config.attention_window
-        present = history[:, :window] != P.PAD
+        attended = history[:, :window]
+        present = attended != P.PAD
         sequence = (history_items[:, :window]
                     + self.recency_embedding(_shifted(features[P.HISTORY_RECENCY][:, :window]))
                     + self.age_embedding(_shifted(features[P.HISTORY_AGE_BUCKET][:, :window])))
@@ -149,7 +150,7 @@ class QueryTower(tf.keras.Model):
             sequence = block(sequence, present, training=training)
         sequence = self.history_norm(sequence)
         most_recent = sequence[:, 0] * tf.cast(present[:, :1], sequence.dtype)
-        parts = [self.user_embedding(_shifted(users)), most_recent, _masked_mean(sequence, history[:, :window]),
+        parts = [self.user_embedding(_shifted(users)), most_recent, _masked_mean(sequence, attended),
                  _masked_mean(history_items, history), self.gap_embedding(_shifted(features[P.GAP_AGE_BUCKET]))]
         if self.history_content is not None:
             parts.append(_masked_mean(self.history_content(history), history))
