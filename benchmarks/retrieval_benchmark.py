@@ -39,6 +39,7 @@ import numpy as np
 
 import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from recgen.progress import say
+from transform_stage import run_transform
 
 EVENTS_PER_ITEM = 5
 EVENTS_PER_USER = 20
@@ -46,7 +47,6 @@ ZIPF_EXPONENT = 0.3  # flat popularity: the rarest item still expects ~70% of th
 HISTORY_ITEMS = 30
 BATCHES = (1, 32)
 WARM_UP_CALLS = 20
-SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipelines", "schema")
 
 
 def peak_rss_mib() -> float:
@@ -67,24 +67,6 @@ def paths(work: str) -> dict:
     """Where each stage of one catalog size reads and writes under ``work``."""
     return {name: os.path.join(work, name) for name in
             ("data", "example_gen", "transform_graph", "transformed", "text_encoder", "model")}
-
-
-def run_transform(examples, transform_graph: str, transformed: str) -> None:
-    """TFX's Transform executor as the pipeline wires it (analyse train, transform every split)."""
-    from tfx.components.transform.executor import Executor
-    from tfx.dsl.components.base import base_beam_executor
-    from tfx.types import standard_artifacts, standard_component_specs as specs
-    from trainer.config import RetrievalConfig
-
-    schema, graph, output = (standard_artifacts.Schema(), standard_artifacts.TransformGraph(),
-                             standard_artifacts.Examples())
-    schema.uri, graph.uri, output.uri = SCHEMA_DIR, transform_graph, transformed
-    Executor(base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=[])).Do(
-        {specs.EXAMPLES_KEY: [examples], specs.SCHEMA_KEY: [schema]},
-        {specs.TRANSFORM_GRAPH_KEY: [graph], specs.TRANSFORMED_EXAMPLES_KEY: [output]},
-        {specs.PREPROCESSING_FN_KEY: "trainer.preprocessing.preprocessing_fn",
-         specs.CUSTOM_CONFIG_KEY: json.dumps({"retrieval": RetrievalConfig().to_json()}),
-         specs.DISABLE_STATISTICS_KEY: 1})
 
 
 def prepare(items: int, work: str) -> dict:

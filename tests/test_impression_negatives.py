@@ -4,27 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.tiny_retrieval_model import tiny_model as model
 from trainer import preprocessing as P
-from trainer.config import RetrievalConfig
-from trainer.retrieval_model import RetrievalModel, VocabularySizes
-
-CATALOG_IDS = np.array([b"a", b"b", b"c", b"d", b"new"])  # "new": not in the train vocabulary (OOV index 4)
-
-
-def model(impression_negatives: int, catalog_ids=CATALOG_IDS, **settings) -> RetrievalModel:
-    config = RetrievalConfig(embedding_dim=8, impression_negatives=impression_negatives, extra_negatives=0, **settings)
-    catalog_features = {
-        P.ITEM_INDEX: np.array([0, 1, 2, 3, 4]),
-        P.ITEM_CATEGORY_INDEX: np.array([[0, -1], [1, -1], [0, 1], [-1, -1], [1, -1]]),
-        P.ITEM_TITLE_TOKEN_INDEX: np.array([[0, 1], [2, -1], [3, 4], [1, -1], [4, 0]]),
-        P.ITEM_TEXT: np.array([b"one", b"two", b"three", b"four", b"five"]),
-    }
-    text_encoder = tf.keras.layers.Lambda(lambda texts: tf.one_hot(tf.strings.to_hash_bucket_fast(texts, 8), 8))
-    built = RetrievalModel(config, VocabularySizes(users=2, items=4, categories=2, title_tokens=5), text_encoder,
-                           np.full(5, 0.2), catalog_features, catalog_ids)
-    built.candidate_tower({key: tf.constant(value) for key, value in catalog_features.items()})
-    return built
-
 
 def shown(rows) -> tf.SparseTensor:
     return tf.ragged.constant(rows, dtype=tf.string, ragged_rank=1).to_sparse()

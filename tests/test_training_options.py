@@ -5,22 +5,11 @@ import numpy as np
 import tensorflow as tf
 
 from trainer import preprocessing as P
-from tests.test_impression_negatives import model
-
-HISTORY = 6
-
-
-def query_features(ages=None) -> dict:
-    rng = np.random.default_rng(0)
-    ages = rng.integers(0, 40, (2, HISTORY)) if ages is None else ages
-    return {P.USER_INDEX: tf.constant([0, 1]), P.HISTORY_ITEM_INDEX: tf.constant([[0, 1, 2, 3, 0, 1], [3, 2, -1, -1, -1, -1]]),
-            P.HISTORY_RECENCY: tf.constant(np.tile(np.arange(HISTORY), (2, 1))), P.HISTORY_AGE_BUCKET: tf.constant(ages),
-            P.GAP_AGE_BUCKET: tf.constant([1, 2])}
-
+from tests.tiny_retrieval_model import query_features, tiny_model
 
 def test_self_attention_reads_only_the_most_recent_attention_window_items():
     """An item's age enters the attended sequence alone, so past the window it changes nothing."""
-    tower = model(impression_negatives=0, attention_window=3).query_tower
+    tower = tiny_model(impression_negatives=0, attention_window=3).query_tower
     ages = query_features()[P.HISTORY_AGE_BUCKET].numpy()
     reference = tower(query_features(ages)).numpy()
 
@@ -35,7 +24,7 @@ def test_self_attention_reads_only_the_most_recent_attention_window_items():
 
 
 def test_mixed_bfloat16_towers_compute_in_bfloat16_and_return_float32():
-    retrieval = model(impression_negatives=0, dtype_policy="mixed_bfloat16")
+    retrieval = tiny_model(impression_negatives=0, dtype_policy="mixed_bfloat16")
     assert tf.keras.mixed_precision.global_policy().name == "float32"  # only the towers' layers changed
     assert retrieval.query_tower.blocks[0].attention.compute_dtype == "bfloat16"
     assert retrieval.query_tower.user_embedding.variable_dtype == "float32"

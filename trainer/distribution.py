@@ -8,7 +8,8 @@ outputs, and the loss, stay float32.
 
 Example::
 
-    with training_scope(config) as strategy:
+    strategy = training_strategy(config.distribute)
+    with strategy.scope():
         model = RetrievalModel(config, ...)
         model.compile(optimizer=...)
         strategy.run(model.compute_loss, args=(batch,))  # builds the variables
@@ -27,14 +28,6 @@ def training_strategy(name) -> tf.distribute.Strategy:
     devices = ([device.name for device in tf.config.list_logical_devices("GPU")]
                or [device.name for device in tf.config.list_logical_devices("CPU")])
     return tf.distribute.MirroredStrategy(devices)
-
-
-@contextlib.contextmanager
-def training_scope(config):
-    """Variables created inside are ``config.distribute``'s strategy's (yielded)."""
-    strategy = training_strategy(config.distribute)
-    with strategy.scope():
-        yield strategy
 
 
 @contextlib.contextmanager

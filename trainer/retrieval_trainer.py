@@ -23,7 +23,7 @@ from trainer import warm_start
 from trainer.catalog import ITEM_CATALOG_URI, read_catalog, transformed_item_features
 from trainer.config import RetrievalConfig
 from trainer.data import load_eval_queries, training_dataset
-from trainer.distribution import training_scope
+from trainer.distribution import training_strategy
 from trainer.ensemble import Ensemble
 from trainer.export import export_serving_model
 from trainer.retrieval_model import RetrievalModel, VocabularySizes
@@ -79,6 +79,7 @@ class _Training:
         steps = fn_args.train_steps or self.config.max_steps  # a step budget spreads over the epochs
         self.steps_per_epoch = max(1, int(np.ceil(steps / self.config.max_epochs))) if steps else None
         self.epochs = int(np.ceil(steps / self.steps_per_epoch)) if steps else self.config.max_epochs
+        self.strategy = training_strategy(self.config.distribute)  # one for every member and refit
 
     def new_model(self, train: tf.data.Dataset, member: int) -> RetrievalModel:
         """A fresh model seeded for ensemble member ``member``, warm-started from the same member
@@ -87,13 +88,13 @@ class _Training:
         # Loaded outside the strategy: a SavedModel restored inside a MirroredStrategy scope can be
         # called in a replica only, and the whole-catalog eval and the export call it outside.
         text_encoder = text_encoder_layer(self.config, self.custom_config)
-        with training_scope(self.config) as strategy:
+        with self.strategy.scope():
             model = RetrievalModel(self.config, self.sizes, text_encoder, self.item_probability,
                                    self.catalog_features, self.catalog.item_ids)
             model.compile(optimizer=tf.keras.optimizers.AdamW(self.config.learning_rate,
                                                               weight_decay=self.config.weight_decay))
             # Builds every variable, so warm start can fill them; in a replica, as fit calls the model.
-            strategy.run(model.compute_loss, args=(next(iter(train)),))
+            self.strategy.run(model.compute_loss, args=(next(iter(train)),))
         if self.fn_args.base_model and self.config.warm_start:
             warm_start.restore(model, self.fn_args.base_model, self.tft_output, member)
         return model
