@@ -56,7 +56,7 @@ test: setup browser redis
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest --durations=15 --doctest-modules $(TESTED)
 
-# The scale curve: ExampleGen at 100K, 1M and 5M synthetic events (wall s, events/s, peak RSS),
+# The scale curve: ExampleGen, then Transform on its output, at 100K, 1M and 5M synthetic events (wall s, events/s, peak RSS),
 # then retrieval training throughput (and recommend latency) at a 10K-item catalog; the figures
 # are in docs/benchmarks.md.
 benchmark: setup
