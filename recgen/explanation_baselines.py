@@ -20,8 +20,10 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
-from fractions import Fraction
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import sparse
 
 Review = Tuple[str, str, Optional[str]]
 Query = Tuple[str, str]
@@ -72,20 +74,6 @@ def item_most_frequent_summaries(train_reviews: Iterable[Review], queries: Seque
     return [by_item.get(item, overall) for _, item in queries]
 
 
-def squared_cosine(first: Set[str], second: Set[str]) -> Fraction:
-    """Squared cosine similarity of two binary item sets, |A & B|^2 / (|A| |B|), exactly; 0 when either is empty.
-
-    Squaring keeps the order of cosine similarities and makes equal similarities compare equal,
-    which floating-point square roots do not guarantee.
-
-    >>> squared_cosine({"i1", "i2"}, {"i2", "i3", "i4", "i5"})  # cosine 1 / sqrt(2 * 4)
-    Fraction(1, 8)
-    """
-    if not first or not second:
-        return Fraction(0)
-    return Fraction(len(first & second) ** 2, len(first) * len(second))
-
-
 def similar_user_summaries(train_reviews: Iterable[Review], queries: Sequence[Query],
                            query_histories: Sequence[Iterable[str]],
                            train_interactions: Optional[Iterable[Tuple[str, str]]] = None) -> List[str]:
@@ -119,23 +107,80 @@ def similar_user_summaries(train_reviews: Iterable[Review], queries: Sequence[Qu
     train_reviews = list(train_reviews)
     if train_interactions is None:
         train_interactions = ((user, item) for user, item, _ in train_reviews)
-    item_sets: Dict[str, Set[str]] = {}
-    for user, item in train_interactions:
-        item_sets.setdefault(user, set()).add(item)
     summarized = _summarized(train_reviews)
     writers: Dict[str, Dict[str, str]] = {}
     for user, item, summary in summarized:
         writers.setdefault(item, {}).setdefault(user, summary)
     by_item, overall = _most_frequent_answers(summarized)
+    sets = _ItemSets(train_interactions, writers)
 
-    answers = []
-    for (user, item), history in zip(queries, query_histories):
-        candidates = {writer: summary for writer, summary in writers.get(item, {}).items() if writer != user}
-        if not candidates:
-            answers.append(by_item.get(item, overall))
-            continue
-        query_items = set(history)
-        # max keeps the first of equal maxima, and candidates are in train order
-        best = max(candidates, key=lambda writer: squared_cosine(query_items, item_sets.get(writer, set())))
-        answers.append(candidates[best])
+    answers: List[Optional[str]] = [None] * len(queries)
+    asked: Dict[str, List[int]] = {}  # item -> the queries about it, answered item by item
+    for n, (_, item) in enumerate(queries):
+        asked.setdefault(item, []).append(n)
+    for item, numbers in asked.items():
+        item_writers = list(writers.get(item, {}))
+        for n, best in zip(numbers, sets.most_similar(item_writers, [query_histories[n] for n in numbers],
+                                                      [queries[n][0] for n in numbers])):
+            answers[n] = writers[item][item_writers[best]] if best is not None else by_item.get(item, overall)
     return answers
+
+
+class _ItemSets:
+    """Every user's binary item set as a sparse users x items matrix, to score many candidates at once.
+
+    Written for the 1M-event pipeline: a test item there has thousands of writers, and comparing
+    each test user's set with each of them in Python took most of the SplitExplainer's 12 minutes."""
+
+    def __init__(self, interactions: Iterable[Tuple[str, str]], writers: Dict[str, Dict[str, str]]):
+        pairs = set(interactions)
+        self.users = {user: n for n, user in enumerate(dict.fromkeys(
+            [user for user, _ in pairs] + [user for item_writers in writers.values() for user in item_writers]))}
+        self.items = {item: n for n, item in enumerate(dict.fromkeys(item for _, item in pairs))}
+        rows = np.fromiter((self.users[user] for user, _ in pairs), np.int64, len(pairs))
+        columns = np.fromiter((self.items[item] for _, item in pairs), np.int64, len(pairs))
+        self.matrix = sparse.csr_matrix((np.ones(len(pairs), np.int64), (rows, columns)),
+                                        shape=(len(self.users), len(self.items)))
+        self.sizes = np.asarray(self.matrix.sum(axis=1)).ravel()
+
+    def _indicators(self, histories: Sequence[Iterable[str]]) -> sparse.csr_matrix:
+        sets = [{self.items[item] for item in history if item in self.items} for history in histories]
+        rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+        columns = np.fromiter((column for s in sets for column in s), np.int64, len(rows))
+        return sparse.csr_matrix((np.ones(len(rows), np.int64), (rows, columns)),
+                                 shape=(len(sets), len(self.items)))
+
+    def most_similar(self, candidates: List[str], histories: Sequence[Iterable[str]], askers: Sequence[str],
+                     chunk: int = 256) -> List[Optional[int]]:
+        """Per history: the position in ``candidates`` (train order) of the one, other than its asker,
+        whose item set ``B`` has the highest cosine with the history's set ``A``; the first of equal
+        ones; ``None`` without a candidate. A cosine is 0 when either set is empty.
+
+        Cosines are compared squared and without ``|A|`` (the same for all), as exact integers:
+        ``|A & B|^2 * |B'|`` against ``|A & B'|^2 * |B|``, so equal similarities compare equal, which
+        floating-point square roots do not guarantee. Floats only narrow down who to compare.
+        """
+        if not candidates:
+            return [None] * len(histories)
+        rows = np.array([self.users[user] for user in candidates])
+        sizes = self.sizes[rows]
+        by_candidate = self.matrix[rows]
+        best: List[Optional[int]] = []
+        for start in range(0, len(histories), chunk):
+            overlaps = (by_candidate @ self._indicators(histories[start:start + chunk]).T).toarray()
+            for column, asker in enumerate(askers[start:start + chunk]):
+                squares = overlaps[:, column] ** 2
+                scores = squares / np.maximum(sizes, 1)
+                if asker in self.users:
+                    scores[rows == self.users[asker]] = -1.0  # never the asker's own summary
+                top = scores.max()
+                if top < 0:
+                    best.append(None)
+                    continue
+                close = np.flatnonzero(scores >= top * (1 - 1e-9))  # in train order
+                winner = close[0]
+                for other in close[1:]:
+                    if squares[other] * max(sizes[winner], 1) > squares[winner] * max(sizes[other], 1):
+                        winner = other
+                best.append(int(winner))
+        return best

@@ -1,5 +1,7 @@
 """Baseline explainers (item-most-frequent, similar-user), checked against answers worked out by hand."""
 import doctest
+import random
+from fractions import Fraction
 
 import pytest
 
@@ -92,3 +94,30 @@ def test_similar_user_falls_back_to_item_most_frequent():
 def test_similar_user_names_the_mismatched_lengths():
     with pytest.raises(ValueError, match="queries=2, query_histories=1"):
         similar_user_summaries(TRAIN, [("u1", "i1"), ("u2", "i1")], [["i3"]])
+
+
+def test_similar_user_answers_match_exact_cosines_on_random_data_with_many_ties():
+    """Against the definition: Fraction cosines squared, the first writer (train order) of the best."""
+    rng = random.Random(3)
+    items = [f"i{n}" for n in range(12)]
+    train = [(f"u{rng.randrange(40)}", rng.choice(items), rng.choice(["A", "B", "C", "", None])) for _ in range(400)]
+    queries = [(f"u{rng.randrange(45)}", rng.choice(items)) for _ in range(200)]
+    histories = [rng.sample(items, rng.randrange(0, 5)) for _ in queries]
+    item_sets = {}
+    for user, item, _ in train:
+        item_sets.setdefault(user, set()).add(item)
+    fallback = item_most_frequent_summaries(train, queries)
+
+    def expected(n, user, item):
+        writers = {}
+        for writer, reviewed, summary in train:
+            if reviewed == item and writer != user and (summary or "").strip():
+                writers.setdefault(writer, summary.strip())
+        if not writers:
+            return fallback[n]
+        query = set(histories[n])
+        cosine = lambda writer: (Fraction(len(query & item_sets[writer]) ** 2, len(query) * len(item_sets[writer]))
+                                 if query else Fraction(0))
+        return writers[max(writers, key=cosine)]
+
+    assert similar_user_summaries(train, queries, histories) == [expected(n, *query) for n, query in enumerate(queries)]
