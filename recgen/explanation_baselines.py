@@ -163,14 +163,14 @@ class _ItemSets:
         if not candidates:
             return [None] * len(histories)
         rows = np.array([self.users[user] for user in candidates])
-        sizes = self.sizes[rows]
+        sizes = np.maximum(self.sizes[rows], 1)  # an empty set's overlaps are 0 whatever it is divided by
         by_candidate = self.matrix[rows]
         best: List[Optional[int]] = []
         for start in range(0, len(histories), chunk):
             overlaps = (by_candidate @ self._indicators(histories[start:start + chunk]).T).toarray()
             for column, asker in enumerate(askers[start:start + chunk]):
                 squares = overlaps[:, column] ** 2
-                scores = squares / np.maximum(sizes, 1)
+                scores = squares / sizes
                 if asker in self.users:
                     scores[rows == self.users[asker]] = -1.0  # never the asker's own summary
                 top = scores.max()
@@ -180,7 +180,7 @@ class _ItemSets:
                 close = np.flatnonzero(scores >= top * (1 - 1e-9))  # in train order
                 winner = close[0]
                 for other in close[1:]:
-                    if squares[other] * max(sizes[winner], 1) > squares[winner] * max(sizes[other], 1):
+                    if squares[other] * sizes[winner] > squares[winner] * sizes[other]:
                         winner = other
                 best.append(int(winner))
         return best

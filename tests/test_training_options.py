@@ -7,6 +7,7 @@ import tensorflow as tf
 from trainer import preprocessing as P
 from tests.tiny_retrieval_model import query_features, tiny_model
 
+
 def test_self_attention_reads_only_the_most_recent_attention_window_items():
     """An item's age enters the attended sequence alone, so past the window it changes nothing."""
     tower = tiny_model(impression_negatives=0, attention_window=3).query_tower
