@@ -5,7 +5,10 @@ SignatureDef's input tensors and fetching its output tensors. ``ServedVersion`` 
 (``tf.compat.v1.saved_model.load`` and a ``Session`` callable per signature) rather than
 ``tf.saved_model.load``, which rebuilds every function of the SavedModel as a Python graph:
 for the retrieval model that took 2.4 times as long (``benchmarks/model_load_benchmark.py``),
-and a new version must load quickly under load.
+and a new version must load quickly under load. Each signature's Session callable is built on
+its first run, as TF Serving's Session builds an executor on a signature's first Run: building
+one prunes and optimizes the graph (about 0.4 s each, 3.7 s for the retrieval model's nine),
+and the warm-up records replayed before the swap build the ones clients call.
 
 ``ServedVersion.checked_inputs`` checks a request's inputs against the SignatureDef (names,
 dtypes, shapes) before it runs, fills inputs left out from the SignatureDef's defaults, and
@@ -20,6 +23,7 @@ Example::
 from __future__ import annotations
 
 import os
+import threading
 from typing import Callable, Dict, List, NamedTuple, Optional
 
 import grpc
@@ -39,10 +43,10 @@ INIT_OP_SIGNATURE = "__saved_model_init_op"  # in every TF2 SavedModel; run at l
 
 
 class _Signature(NamedTuple):
-    """One callable signature: its inputs' specs, its output names and the Session callable."""
+    """One callable signature: its inputs' specs, its output names and the Session callable's options."""
     input_specs: Dict[str, tf.TensorSpec]
     output_names: List[str]
-    call: Callable
+    options: config_pb2.CallableOptions
 
 
 def _spec(tensor_info) -> tf.TensorSpec:
@@ -62,19 +66,24 @@ class ServedVersion:
             meta_graph = tf.compat.v1.saved_model.load(self._session, [tf.saved_model.SERVING], path)
         self.signature_defs = meta_graph.signature_def
         self.defaults = {signature: defaults_of(definition) for signature, definition in self.signature_defs.items()}
-        self._signatures = {signature: self._callable(definition)
+        self._signatures = {signature: _signature(definition)
                             for signature, definition in self.signature_defs.items() if signature != INIT_OP_SIGNATURE}
+        self._calls: Dict[str, Callable] = {}
+        self._calls_lock = threading.Lock()
 
-    def _callable(self, definition) -> _Signature:
-        """The signature as a C++ ``Session::MakeCallable`` handle. ``Session.make_callable`` with
-        feeds falls back to ``Session.run`` and its per-call fetch and feed handling in Python;
-        ``_make_callable_from_options`` (as Keras 2's graph functions use it) goes straight to
-        ``TF_SessionRunCallable``."""
-        specs = {name: _spec(info) for name, info in sorted(definition.inputs.items())}
-        outputs = sorted(definition.outputs)
-        options = config_pb2.CallableOptions(feed=[spec.name for spec in specs.values()],
-                                             fetch=[definition.outputs[name].name for name in outputs])
-        return _Signature(specs, outputs, self._session._make_callable_from_options(options))  # noqa: SLF001
+    def _call(self, signature: str) -> Callable:
+        """The signature's C++ ``Session::MakeCallable`` handle, built on first use.
+        ``Session.make_callable`` with feeds falls back to ``Session.run`` and its per-call fetch
+        and feed handling in Python; ``_make_callable_from_options`` (as Keras 2's graph functions
+        use it) goes straight to ``TF_SessionRunCallable``."""
+        call = self._calls.get(signature)
+        if call is None:
+            with self._calls_lock:  # concurrent first requests build it once
+                call = self._calls.get(signature)
+                if call is None:
+                    options = self._signatures[signature].options
+                    call = self._calls[signature] = self._session._make_callable_from_options(options)  # noqa: SLF001
+        return call
 
     def signature(self, signature: str) -> _Signature:
         if signature not in self._signatures:
@@ -102,10 +111,10 @@ class ServedVersion:
 
     def run(self, signature: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """The signature's outputs for checked inputs (``checked_inputs``)."""
-        specs, output_names, call = self.signature(signature)
+        specs, output_names, _ = self.signature(signature)
         feeds = [_as_dtype(name, inputs[name], spec.dtype) for name, spec in specs.items()]
         try:
-            outputs = call(*feeds)
+            outputs = self._call(signature)(*feeds)
         except tf.errors.InvalidArgumentError as error:
             raise invalid(f"{self.name} {signature}: {error.message.splitlines()[0]}") from None
         except UnicodeDecodeError:  # TensorFlow's own error message quoted input bytes that are not UTF-8
@@ -129,6 +138,14 @@ class ServedVersion:
             self.run(signature, self.checked_inputs(signature, inputs))
             count += 1
         return count
+
+
+def _signature(definition) -> _Signature:
+    specs = {name: _spec(info) for name, info in sorted(definition.inputs.items())}
+    outputs = sorted(definition.outputs)
+    options = config_pb2.CallableOptions(feed=[spec.name for spec in specs.values()],
+                                         fetch=[definition.outputs[name].name for name in outputs])
+    return _Signature(specs, outputs, options)
 
 
 def _check(name: str, value: np.ndarray, spec: tf.TensorSpec) -> None:
