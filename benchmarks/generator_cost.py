@@ -80,7 +80,7 @@ def causal_lm_for(shape: str, config, tokenizer):
     return keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
 
 
-def toy_builder(config, items: int = 50):
+def toy_builder(config, table_dir: str, items: int = 50):
     import numpy as np
     from trainer.catalog import Catalog
     from trainer.generator.keywords import KeywordTables
@@ -91,7 +91,7 @@ def toy_builder(config, items: int = 50):
                       np.array([[b"Instruments", b"Amps"]] * items, object), np.array([b""] * items, object))
     tables = KeywordTables(item_scores={i: {w: 1.0 / (k + 1) for k, w in enumerate(WORDS[:8])} for i in ids},
                            review_scores={("u1", i): {"warm": 1.0, "crisp": 0.5} for i in ids}, config=config)
-    return PromptBuilder.from_tables(catalog, tables, config)
+    return PromptBuilder.from_tables(catalog, tables, config, table_dir)
 
 
 def export_shape(shape: str, export_dir: str) -> dict:
@@ -102,8 +102,9 @@ def export_shape(shape: str, export_dir: str) -> dict:
     config = config_for(shape)
     tokenizer = tokenizer_for(shape, SHAPES[shape]["vocabulary_size"])
     causal_lm = causal_lm_for(shape, config, tokenizer)
-    export_generator(causal_lm, tokenizer, toy_builder(config), config, EvaluationSlices(np.array([b"i0"], object)),
-                     export_dir)
+    slices = EvaluationSlices.from_training_events(np.array([b"i0"], object), np.array([1]))
+    builder = toy_builder(config, os.path.join(os.path.dirname(export_dir), "prompt_tables"))
+    export_generator(causal_lm, tokenizer, builder, config, slices, export_dir)
     return {"parameters": causal_lm.count_params()}
 
 
@@ -190,12 +191,13 @@ def main() -> None:
     common = ["--repeats", str(args.repeats), "--tokens", str(args.tokens), "--train-batch", str(args.train_batch)]
     rows = []
     for shape in SHAPES:
-        export_dir = tempfile.mkdtemp(prefix=f"generator-cost-{shape}-")
+        model_dir = tempfile.mkdtemp(prefix=f"generator-cost-{shape}-")  # laid out as the Trainer's
+        export_dir = os.path.join(model_dir, "serving")
         try:
             exported = in_subprocess([*common, "--worker", "export", shape, export_dir])
             rows.append({**exported, **in_subprocess([*common, "--worker", "serve", shape, export_dir])})
         finally:
-            shutil.rmtree(export_dir, ignore_errors=True)
+            shutil.rmtree(model_dir, ignore_errors=True)
     lora = in_subprocess([*common, "--worker", "lora"])
     print(f"Generation, measured on this CPU ({os.cpu_count()} cores), {args.tokens} new tokens per explanation, "
           f"median of {args.repeats}:")

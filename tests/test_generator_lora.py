@@ -31,12 +31,12 @@ SMALL = dict(max_prompt_tokens=24, max_target_tokens=6, min_length=1, temperatur
 LORA_FACTORS = ("lora_kernel_a", "lora_kernel_b")
 
 
-def toy_builder(config):
+def toy_builder(config, table_dir):
     catalog = Catalog(np.array([b"i1", b"i2"], dtype=object), np.array([b"Warm Amp (Tube)", b"Bright Strings"], dtype=object),
                       np.array([[b"Gear", b"Amps"], [b"Gear", b""]], dtype=object), np.array([b"", b""], dtype=object))
     tables = KeywordTables(item_scores={"i1": {"warm": 1.0}, "i2": {"bright": 1.0}},
                            review_scores={("u1", "i1"): {"cozy": 1.0}, ("u1", "i2"): {"crisp": 1.0}}, config=config)
-    return PromptBuilder.from_tables(catalog, tables, config)
+    return PromptBuilder.from_tables(catalog, tables, config, str(table_dir))
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def config_of(preset_dir, **changes):
     return GeneratorConfig(preset=preset_dir, **{**SMALL, **changes})
 
 
-def toy_batch(config, tokenizer):
-    builder = toy_builder(config)
+def toy_batch(config, tokenizer, table_dir):
+    builder = toy_builder(config, table_dir)
     items = list(EXPLANATIONS) * 8
     prompts = builder(tf.constant(["u1"] * len(items)), tf.constant(items), tf.constant([[""]] * len(items)))
     return builder, training_batch(tokenizer, prompts, tf.constant([EXPLANATIONS[i] for i in items]), config)
@@ -68,12 +68,12 @@ def parameters(weights) -> int:
 
 
 @pytest.fixture(scope="module")
-def tuned(preset_dir):
+def tuned(preset_dir, tmp_path_factory):
     """A LoRA rank-4 model before and after 20 steps, with every weight's value before."""
     config = config_of(preset_dir, lora_rank=4)
     keras.utils.set_random_seed(3)
     causal_lm, tokenizer = pretrained_causal_lm(config)
-    builder, batch = toy_batch(config, tokenizer)
+    builder, batch = toy_batch(config, tokenizer, tmp_path_factory.mktemp("tables"))
     logits_before = causal_lm(batch[0]).numpy()
     values_before = {w.path: w.numpy().copy() for w in causal_lm.weights}
     history = fit(causal_lm, batch, config, steps=20)
@@ -172,7 +172,7 @@ def test_mixed_bfloat16_builds_trains_and_generates_on_cpu_and_leaves_the_global
     assert keras.config.dtype_policy().name == "float32"   # the model's policy only
     assert causal_lm.backbone.compute_dtype == "bfloat16" and causal_lm.backbone.variable_dtype == "float32"
     assert all(w.dtype == "float32" for w in causal_lm.weights)   # master weights and factors in float32
-    builder, batch = toy_batch(config, tokenizer)
+    builder, batch = toy_batch(config, tokenizer, tmp_path)
     assert causal_lm.backbone(batch[0]).dtype == "bfloat16"   # hidden states; keras-hub casts logits to float32
     loss = fit(causal_lm, batch, config, steps=3).history["loss"]
     assert np.isfinite(loss).all()

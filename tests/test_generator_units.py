@@ -3,6 +3,7 @@ tiny model trained here: decoding settings, the n-gram guard, top-k/top-p, the c
 update, keyword tables, prompts, token sequences, the preset round trip and the export."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -96,16 +97,16 @@ def test_keyword_tables_rank_by_pooled_score_and_leave_a_review_out():
     assert top_terms({"b": 1.0, "a": 1.0, "c": 0.0}, 5) == "a b"       # ties alphabetical, zero dropped
 
 
-def toy_builder(config=TINY):
+def toy_builder(table_dir, config=TINY):
     catalog = Catalog(np.array([b"i1", b"i2", b"i3"], dtype=object), np.array([b"Warm Amp (Tube)", b"Bright Strings", b""], dtype=object),
                       np.array([[b"Gear", b"Amps"], [b"Gear", b""], [b"", b""]], dtype=object), np.array([b"", b"", b""], dtype=object))
     tables = KeywordTables(item_scores={"i1": {"warm": 1.0}, "i2": {"bright": 1.0}},
                            review_scores={("u1", "i1"): {"cozy": 1.0}, ("u1", "i2"): {"crisp": 1.0}}, config=config)
-    return PromptBuilder.from_tables(catalog, tables, config)
+    return PromptBuilder.from_tables(catalog, tables, config, str(table_dir))
 
 
-def test_prompts_name_the_item_and_the_users_own_words_and_survive_unknowns():
-    builder = toy_builder()
+def test_prompts_name_the_item_and_the_users_own_words_and_survive_unknowns(tmp_path):
+    builder = toy_builder(tmp_path)
     prompts = builder(tf.constant(["u1", "u1", "u9"]), tf.constant(["i3", "i3", "nope"]),
                       tf.constant([["i1", "i2"], ["i2", ""], ["", ""]])).numpy()
     assert prompts[0].decode() == "liked || item  |  | about  || user crisp cozy | recent bright strings ; warm amp tube"
@@ -115,8 +116,8 @@ def test_prompts_name_the_item_and_the_users_own_words_and_survive_unknowns():
     assert known.startswith("liked || item warm amp tube | gear, amps | about warm ||")
 
 
-def test_training_prompts_carry_each_reviews_outcome():
-    builder = toy_builder()
+def test_training_prompts_carry_each_reviews_outcome(tmp_path):
+    builder = toy_builder(tmp_path)
     prompts = builder(tf.constant(["u1", "u1"]), tf.constant(["i1", "i2"]), tf.constant([[""], [""]]),
                       outcomes=tf.constant([outcome_of(1.0, ""), outcome_of(0.0, "it broke, awful")])).numpy()
     assert [p.decode().split(" || ")[0] for p in prompts] == ["disliked", "disliked"]
@@ -166,7 +167,8 @@ EXPLANATIONS = {"i1": "warm cozy tone", "i2": "bright crisp strings"}
 def tiny_model(tmp_path_factory):
     import keras
     keras.utils.set_random_seed(1)
-    builder = toy_builder()
+    model_dir = tmp_path_factory.mktemp("generator")  # as the Trainer lays out its Model artifact
+    builder = toy_builder(model_dir / "prompt_tables")
     items = list(EXPLANATIONS) * 16
     prompts = [p.decode() for p in builder(tf.constant(["u1"] * 32), tf.constant(items), tf.constant([[""]] * 32)).numpy()]
     references = [EXPLANATIONS[item] for item in items]
@@ -176,7 +178,7 @@ def tiny_model(tmp_path_factory):
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), weighted_metrics=[])
     inputs, labels, weights = training_batch(tokenizer, tf.constant(prompts), tf.constant(references), TINY)
     causal_lm.fit(inputs, labels, sample_weight=weights, epochs=60, batch_size=32, verbose=0)
-    export_dir = str(tmp_path_factory.mktemp("generator") / "serving")
+    export_dir = str(model_dir / "serving")
     module = export_generator(causal_lm, tokenizer, builder, TINY, EvaluationSlices.from_training_events(np.array([b"i1"], object), np.array([1])),
                               export_dir)
     return causal_lm, tokenizer, module, export_dir
@@ -242,6 +244,38 @@ def test_a_session_loader_as_tf_servings_restores_every_weight_and_gets_the_same
                "history_item_ids": np.array(history, object)}
     outputs = served.run("generate", served.checked_inputs("generate", request))
     assert [text.decode() for text in outputs["explanations"]] == explain(module, users, items, history)
+
+
+def test_the_prompt_tables_travel_in_the_saved_models_assets_not_in_its_graph(tiny_model, tmp_path):
+    from serving.servable import ServedVersion
+    _, _, module, export_dir = tiny_model
+    assert sorted(os.listdir(os.path.join(export_dir, "assets"))) == [
+        "categories.tsv", "item_keywords.tsv", "review_keywords.tsv", "titles.tsv"]
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as graph:
+        assert b"warm amp tube" not in graph.read()  # i1's title, which a table of constants held
+    moved = str(tmp_path / "moved")
+    shutil.copytree(export_dir, moved)
+    written = os.path.join(os.path.dirname(export_dir), "prompt_tables")
+    os.rename(written, written + ".away")  # the files the tables were written to at training time
+    try:
+        served = ServedVersion("generator", 1, moved)
+        request = {"user_id": np.array(["u1"], object), "item_id": np.array(["i1"], object),
+                   "history_item_ids": np.array([["i2"]], object)}
+        prompts = served.run("generate", served.checked_inputs("generate", request))["prompts"]
+    finally:
+        os.rename(written + ".away", written)
+    assert prompts[0].decode() == module.prompt_builder(
+        tf.constant(["u1"]), tf.constant(["i1"]), tf.constant([["i2"]])).numpy()[0].decode()
+    assert prompts[0].decode().startswith("liked || item warm amp tube | gear, amps | about warm ||")
+
+
+def test_a_text_table_keeps_keys_and_values_with_tabs_newlines_and_non_ascii(tmp_path):
+    from trainer.generator.prompts import TextTable
+    table = TextTable({"a\tb": "x\ny", "ü": "", "k": "v  v", "": "empty key"}, str(tmp_path / "t.tsv"))
+    found = table.lookup(tf.constant(["a\tb", "ü", "k", "", "absent"])).numpy()
+    assert [value.decode() for value in found] == ["x\ny", "", "v  v", "empty key", ""]
+    empty = TextTable({}, str(tmp_path / "empty.tsv"))
+    assert empty.lookup(tf.constant(["k"])).numpy().tolist() == [b""]
 
 
 def test_a_saved_preset_restarts_the_same_model(tiny_model, tmp_path):

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 HISTORY_FILE = "training_history.json"
 PRESET_DIR = "Preset"
+PROMPT_TABLES_DIR = "prompt_tables"  # the prompt tables' files; the SavedModel copies them into its assets/
 
 
 def explanation_pairs(files: List[str], builder: PromptBuilder, tables: Optional[KeywordTables],
@@ -127,7 +128,8 @@ def run_fn(fn_args) -> None:
     train_files, eval_files = matching_files(fn_args.train_files), matching_files(fn_args.eval_files)
     tables = read_keyword_tables(train_files, tft_output, config)
     catalog = read_catalog(fn_args.custom_config[ITEM_CATALOG_URI])
-    builder = PromptBuilder.from_tables(catalog, tables, config)
+    model_dir = os.path.dirname(fn_args.serving_model_dir)
+    builder = PromptBuilder.from_tables(catalog, tables, config, os.path.join(model_dir, PROMPT_TABLES_DIR))
     train_pairs = explanation_pairs(train_files, builder, tables)
     eval_pairs = explanation_pairs(eval_files, builder, None)
     if not len(train_pairs[0]) or not len(eval_pairs[0]):
@@ -140,7 +142,6 @@ def run_fn(fn_args) -> None:
     history = train(causal_lm, tokenizer, train_pairs, eval_pairs, config)
     slices = EvaluationSlices.from_training_events(catalog.item_ids,
                                                    training_event_counts(train_files, catalog.item_ids))
-    model_dir = os.path.dirname(fn_args.serving_model_dir)
     causal_lm = save_tuned(causal_lm, tokenizer, config, os.path.join(model_dir, PRESET_DIR))
     export_generator(causal_lm, tokenizer, builder, config, slices, fn_args.serving_model_dir)
     check_servable(fn_args.serving_model_dir)
