@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -23,14 +22,11 @@ import tempfile
 import time
 
 import recgen  # noqa: F401,E402  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from process_memory import peak_rss_mib
 from transform_stage import examples_artifact, run_transform
 
 EVENTS_PER_USER = 50
 ITEMS_PER_1K_EVENTS = 2  # 100K events -> 200 items ... 5M -> 10,000 items
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_example_gen(data: str, out: str) -> dict:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import numpy as np
 
 import recgen  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from recgen.progress import say
+from process_memory import peak_rss_mib
 from transform_stage import run_transform
 
 EVENTS_PER_ITEM = 5
@@ -47,11 +47,6 @@ ZIPF_EXPONENT = 0.3  # flat popularity: the rarest item still expects ~70% of th
 HISTORY_ITEMS = 30
 BATCHES = (1, 32)
 WARM_UP_CALLS = 20
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set size."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed(label: str, function, *args):
