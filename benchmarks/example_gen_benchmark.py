@@ -7,7 +7,7 @@ transform every split; ``transform_stage.py``). ``events/s`` is the data set's e
 the stage's wall time, for both stages. Data generation is not timed. Usage:
 
     .venv/bin/python benchmarks/example_gen_benchmark.py [--events 100000 1000000 5000000]
-        [--stages example_gen transform] [--repeats N]
+        [--no-transform] [--repeats N]
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def in_subprocess(stage: str, source: str, out: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(events: int, stages, repeats: int, workdir: str) -> dict:
+def measure(events: int, with_transform: bool, repeats: int, workdir: str) -> dict:
     """``{stage: median run}`` over ``repeats`` runs of each stage on ``events`` synthetic events."""
     from recgen.data.synthetic import SyntheticConfig, write_generic_csv
 
@@ -69,12 +69,12 @@ def measure(events: int, stages, repeats: int, workdir: str) -> dict:
                              mean_events_per_user=EVENTS_PER_USER, seed=1)
     data = os.path.join(workdir, f"data-{events}")
     write_generic_csv(config, data, show_progress=True)
-    runs = {stage: [] for stage in stages}
+    runs = {stage: [] for stage in (STAGES if with_transform else ["example_gen"])}
     for repeat in range(repeats):
         example_gen_out = os.path.join(workdir, f"example_gen-{events}-{repeat}")
         counts = in_subprocess("example_gen", data, example_gen_out)
         runs["example_gen"].append(counts)
-        if "transform" in stages:
+        if with_transform:
             transform_out = os.path.join(workdir, f"transform-{events}-{repeat}")
             runs["transform"].append({**counts, **in_subprocess("transform", example_gen_out, transform_out)})
             shutil.rmtree(transform_out)
@@ -89,8 +89,7 @@ def measure(events: int, stages, repeats: int, workdir: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000])
-    parser.add_argument("--stages", nargs="+", choices=list(STAGES), default=list(STAGES),
-                        help="transform needs example_gen's output, so example_gen always runs")
+    parser.add_argument("--no-transform", action="store_true", help="time ExampleGen only")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--one", nargs=3, metavar=("STAGE", "SOURCE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -98,13 +97,12 @@ def main() -> None:
         stage, source, out = args.one
         print(json.dumps(STAGES[stage](source, out)))
         return
-    stages = ["example_gen", *[stage for stage in args.stages if stage != "example_gen"]]
     print(f"{'stage':<12} {'events':>10} {'examples':>10} {'wall s':>8} {'events/s':>9} {'peak RSS MiB':>12} "
           f"{'time x':>7} {'mem x':>6}  (median of {args.repeats}; x: against the stage's first row)", flush=True)
     base = {}
     with tempfile.TemporaryDirectory(prefix="recgen-bench-") as workdir:
         for events in args.events:  # each size's rows printed as soon as they are measured
-            for stage, row in measure(events, stages, args.repeats, workdir).items():
+            for stage, row in measure(events, not args.no_transform, args.repeats, workdir).items():
                 first = base.setdefault(stage, row)
                 print(f"{stage:<12} {row['events']:>10,} {row['examples']:>10,} {row['wall_s']:>8.1f} "
                       f"{row['events'] / row['wall_s']:>9,.0f} {row['peak_rss_mib']:>12,.0f} "
