@@ -11,9 +11,9 @@ train reviews of their most recent items, and the titles of those items):
 The tables live in the exported model as asset files (written to ``prompt_tables/`` beside
 the SavedModel while training, copied into its ``assets/`` when saved), so serving needs only
 ``user_id``, ``item_id`` and the history ids; an unknown item or an empty history leaves its
-fields empty, which the model learned to explain generically. Training calls the same module, passing leave-one-out
-item keywords (``item_keywords``) so that no prompt holds the review it teaches, and each
-review's outcome (``outcomes``).
+fields empty, which the model learned to explain generically. Training calls the same module,
+passing leave-one-out item keywords (``item_keywords``) so that no prompt holds the review it
+teaches, and each review's outcome (``outcomes``).
 
 Example::
 
